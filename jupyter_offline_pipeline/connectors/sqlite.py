@@ -1,0 +1,193 @@
+"""SQLite: the standard library driver, one transaction per batch.
+
+SQLite is typed by declaration only, so the declared column types decide the Arrow types
+(``arrow_type``); values that do not fit are caught by the safe cast and become dirty
+records on the write side. Decimals are exact only within SQLite's 15 significant digits
+(NUMERIC affinity stores REAL); declare a column TEXT to keep more.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+
+import pyarrow as pa
+
+from .arrowcast import CastError, cast_array
+from .base import Connector, ConnectorError, DataSource, WriteTask
+from .sql import Dialect, SqlReader, SqlWriter, datasource_required
+
+_DECIMAL = re.compile(r"(?:DECIMAL|NUMERIC)\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)", re.I)
+
+
+def arrow_type(declared: str) -> pa.DataType:
+    """SQLite's affinity rules, refined by the common type names people declare."""
+    t = (declared or "").upper()
+    if match := _DECIMAL.search(t):
+        return pa.decimal128(int(match[1]), int(match[2] or 0))
+    if "BOOL" in t:
+        return pa.bool_()
+    if "INT" in t:
+        return pa.int64()
+    if "TIMESTAMPTZ" in t or "WITH TIME ZONE" in t:
+        return pa.timestamp("us", tz="UTC")
+    if "DATETIME" in t or "TIMESTAMP" in t:
+        return pa.timestamp("us")
+    if "DATE" in t:
+        return pa.date32()
+    if any(word in t for word in ("CHAR", "CLOB", "TEXT")):
+        return pa.string()
+    if "BLOB" in t or not t:
+        return pa.binary()
+    if any(word in t for word in ("REAL", "FLOA", "DOUB", "NUMERIC", "DECIMAL")):
+        return pa.float64()
+    return pa.string()
+
+
+def connect(datasource: DataSource) -> sqlite3.Connection:
+    path = datasource.get("path") or datasource.get("database")
+    if not path:
+        raise ConnectorError(f"data source {datasource.name!r} has no path")
+    if path != ":memory:" and not Path(path).parent.exists():
+        raise ConnectorError(f"the folder of {path!r} does not exist")
+    return sqlite3.connect(path, timeout=30, check_same_thread=False)
+
+
+def table_columns(conn: sqlite3.Connection, table: str) -> list[tuple[str, str]]:
+    rows = conn.execute(f"PRAGMA table_info({SQLiteDialect.quote_table(table)})").fetchall()
+    if not rows:
+        raise ConnectorError(f"table {table!r} does not exist")
+    return [(name, declared) for _, name, declared, *_ in rows]
+
+
+class SQLiteDialect(Dialect):
+    quote_char = '"'
+
+
+class SQLiteReader(SqlReader):
+    dialect = SQLiteDialect
+
+    def connect(self) -> sqlite3.Connection:
+        return connect(datasource_required(self.datasource, "sqlite"))
+
+    def stream(self, sql: str) -> Iterator[pa.RecordBatch]:
+        with closing(self.connect()) as conn:
+            cursor = conn.execute(sql)
+            names = [d[0] for d in cursor.description]
+            declared = self._declared_types(conn)
+            types = [declared.get(n.lower()) for n in names]
+            while rows := cursor.fetchmany(self.fetch_size):
+                columns = zip(*rows)
+                arrays = [_to_arrow(values, t) for values, t in zip(columns, types)]
+                yield pa.RecordBatch.from_arrays(arrays, names=names)
+
+    def _declared_types(self, conn: sqlite3.Connection) -> dict[str, pa.DataType]:
+        """A result column named like a table column takes its declared type."""
+        if self.parameter.get("querySql"):
+            return {}
+        types = {}
+        for table in self.parameter.get("table") or []:
+            for name, declared in table_columns(conn, table):
+                types.setdefault(name.lower(), arrow_type(declared))
+        return types
+
+
+def _to_arrow(values: tuple, declared: pa.DataType | None) -> pa.Array:
+    try:
+        raw = pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed storage classes in one column
+        raw = pa.array([None if v is None else str(v) for v in values], pa.string())
+    if declared is None or raw.type == declared:
+        return raw
+    if pa.types.is_null(raw.type):
+        return pa.nulls(len(raw), declared)
+    try:
+        return cast_array(raw, declared)
+    except CastError:
+        return raw  # keep what is stored; the writer's cast decides whether it is dirty
+
+
+class SQLiteWriteTask(WriteTask):
+    def __init__(self, writer: SQLiteWriter, target_schema: pa.Schema):
+        super().__init__(target_schema)
+        self.conn = writer.connect()
+        self.sql = writer.insert_sql(target_schema.names)
+
+    def write_batch(self, batch: pa.RecordBatch) -> None:
+        columns = [_to_python(column) for column in batch.columns]
+        with self.conn:  # one transaction per batch
+            self.conn.executemany(self.sql, zip(*columns))
+
+    def rollback(self) -> None:
+        self.conn.rollback()
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _to_python(array: pa.Array) -> list:
+    """sqlite3 takes int, float, str, bytes and None: temporal and decimal go as text."""
+    t = array.type
+    if pa.types.is_temporal(t) or pa.types.is_decimal(t):
+        array = cast_array(array, pa.string())
+    elif pa.types.is_boolean(t):
+        array = cast_array(array, pa.int64())
+    return array.to_pylist()
+
+
+_VERBS = {"insert": "INSERT", "replace": "INSERT OR REPLACE", "ignore": "INSERT OR IGNORE", "update": "INSERT"}
+
+
+class SQLiteWriter(SqlWriter):
+    dialect = SQLiteDialect
+
+    def connect(self) -> sqlite3.Connection:
+        return connect(datasource_required(self.datasource, "sqlite"))
+
+    def table_schema(self) -> pa.Schema:
+        with closing(self.connect()) as conn:
+            columns = table_columns(conn, self.table)
+        return pa.schema([(name, arrow_type(declared)) for name, declared in columns])
+
+    def open_task(self, target_schema: pa.Schema) -> WriteTask:
+        return SQLiteWriteTask(self, target_schema)
+
+    def insert_sql(self, columns: list[str]) -> str:
+        mode = self.parameter.get("writeMode") or "insert"
+        quoted = [self.dialect.quote(c) for c in columns]
+        sql = (
+            f"{_VERBS[mode]} INTO {self.dialect.quote_table(self.table)} "
+            f"({', '.join(quoted)}) VALUES ({', '.join('?' * len(columns))})"
+        )
+        if mode == "update":  # an upsert on whichever key conflicts
+            sql += " ON CONFLICT DO UPDATE SET " + ", ".join(f"{q} = excluded.{q}" for q in quoted)
+        return sql
+
+
+class SQLiteConnector(Connector):
+    step_type = "sqlite"
+    reader = SQLiteReader
+    writer = SQLiteWriter
+
+    def test_connection(self, datasource: DataSource) -> str:
+        try:
+            with closing(connect(datasource)) as conn:
+                version = conn.execute("select sqlite_version()").fetchone()[0]
+        except sqlite3.Error as error:
+            raise ConnectorError(f"cannot open {datasource.get('path')!r}: {error}") from None
+        return f"SQLite {version}"
+
+    def list_tables(self, datasource: DataSource) -> list[str]:
+        with closing(connect(datasource)) as conn:
+            rows = conn.execute(
+                "select name from sqlite_master where type in ('table', 'view') "
+                "and name not like 'sqlite_%' order by name"
+            ).fetchall()
+        return [name for (name,) in rows]
+
+    def list_columns(self, datasource: DataSource, table: str) -> list[tuple[str, str]]:
+        with closing(connect(datasource)) as conn:
+            return table_columns(conn, table)
