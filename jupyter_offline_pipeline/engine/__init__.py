@@ -1,0 +1,33 @@
+"""The sync engine: run one script from its text to a ``RunSummary``.
+
+``prepare_job`` is the seam the command line, the scheduler's workers and the server's
+test runs share: parse (DataX layout accepted), validate against the catalog, resolve
+parameters, bind connectors. Anything wrong raises ``ScriptError`` with diagnostics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..connectors import DataSource
+from ..script import ScriptError, parse_script
+from ..script.params import ParamContext, ParameterError, resolve
+from .runner import Job, RunFailed, run_job
+from .stats import ChannelStats, RunSummary, Totals
+
+__all__ = ["ChannelStats", "Job", "RunFailed", "RunSummary", "Totals", "prepare_job", "run_job"]
+
+
+def prepare_job(
+    text: str,
+    datasources: Callable[[str], DataSource],
+    context: ParamContext,
+    datasource_type: Callable[[str], str | None] | None = None,
+) -> Job:
+    defined = set(context.custom) | set(context.overrides)
+    script = parse_script(text, datasource_type=datasource_type, defined_parameters=defined)
+    try:
+        resolved = resolve(script.to_dict(), context)
+    except ParameterError as error:
+        raise ScriptError.single(str(error), source="parameters") from None
+    return Job(resolved, datasources)
