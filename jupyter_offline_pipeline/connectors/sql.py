@@ -59,6 +59,7 @@ class SqlReadTask(ReadTask):
 
 class SqlReader(Reader):
     dialect: ClassVar[type[Dialect]] = Dialect
+    default_fetch_size: ClassVar[int] = DEFAULT_FETCH_SIZE
 
     @abc.abstractmethod
     def connect(self) -> Any:
@@ -70,7 +71,7 @@ class SqlReader(Reader):
 
     @property
     def fetch_size(self) -> int:
-        return int(self.parameter.get("fetchSize") or DEFAULT_FETCH_SIZE)
+        return int(self.parameter.get("fetchSize") or self.default_fetch_size)
 
     def split(self, channels: int) -> list[ReadTask]:
         query_sql = self.parameter.get("querySql")

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
+import adbc_driver_sqlite.dbapi as adbc_sqlite
 import pyarrow as pa
 
 from .arrowcast import CastError, cast_array
@@ -48,12 +50,16 @@ def arrow_type(declared: str) -> pa.DataType:
 
 
 def connect(datasource: DataSource) -> sqlite3.Connection:
+    return sqlite3.connect(_path(datasource), timeout=30, check_same_thread=False)
+
+
+def _path(datasource: DataSource) -> str:
     path = datasource.get("path") or datasource.get("database")
     if not path:
         raise ConnectorError(f"data source {datasource.name!r} has no path")
-    if path != ":memory:" and not Path(path).parent.exists():
+    if not Path(path).parent.exists():
         raise ConnectorError(f"the folder of {path!r} does not exist")
-    return sqlite3.connect(path, timeout=30, check_same_thread=False)
+    return path
 
 
 def table_columns(conn: sqlite3.Connection, table: str) -> list[tuple[str, str]]:
@@ -68,7 +74,11 @@ class SQLiteDialect(Dialect):
 
 
 class SQLiteReader(SqlReader):
+    """The standard library driver: ADBC's SQLite reader guesses column types from the
+    first rows and fails when a later row differs, which SQLite's typing allows."""
+
     dialect = SQLiteDialect
+    default_fetch_size = 16384  # rows arrive as Python tuples: keep batches small
 
     def connect(self) -> sqlite3.Connection:
         return connect(datasource_required(self.datasource, "sqlite"))
@@ -110,32 +120,48 @@ def _to_arrow(values: tuple, declared: pa.DataType | None) -> pa.Array:
         return raw  # keep what is stored; the writer's cast decides whether it is dirty
 
 
+# SQLite takes one writer at a time: channels queue on a lock instead of on SQLite's
+# busy handler, which sleeps in steps and wastes the wait
+_file_locks: dict[str, threading.Lock] = {}
+
+
 class SQLiteWriteTask(WriteTask):
+    """Binds whole Arrow batches through ADBC: the row loop runs in C, not in Python."""
+
     def __init__(self, writer: SQLiteWriter, target_schema: pa.Schema):
         super().__init__(target_schema)
-        self.conn = writer.connect()
+        self.file_lock = _file_locks.setdefault(writer.path, threading.Lock())
+        self.conn = adbc_sqlite.connect(writer.path)
+        self.cursor = self.conn.cursor()
+        self.cursor.execute("PRAGMA busy_timeout = 30000")
         self.sql = writer.insert_sql(target_schema.names)
 
     def write_batch(self, batch: pa.RecordBatch) -> None:
-        columns = [_to_python(column) for column in batch.columns]
-        with self.conn:  # one transaction per batch
-            self.conn.executemany(self.sql, zip(*columns))
+        batch = _storable(batch)
+        with self.file_lock:
+            self.cursor.executemany(self.sql, batch)
+            self.conn.commit()
 
     def rollback(self) -> None:
         self.conn.rollback()
 
     def close(self) -> None:
+        self.cursor.close()
         self.conn.close()
 
 
-def _to_python(array: pa.Array) -> list:
-    """sqlite3 takes int, float, str, bytes and None: temporal and decimal go as text."""
-    t = array.type
-    if pa.types.is_temporal(t) or pa.types.is_decimal(t):
-        array = cast_array(array, pa.string())
-    elif pa.types.is_boolean(t):
-        array = cast_array(array, pa.int64())
-    return array.to_pylist()
+def _storable(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """SQLite keeps int, float, text and blob: dates, timestamps and decimals go as text
+    (the form SQLite's date functions read), booleans as 0/1."""
+    arrays = []
+    for array in batch.columns:
+        t = array.type
+        if pa.types.is_temporal(t) or pa.types.is_decimal(t):
+            array = cast_array(array, pa.string())
+        elif pa.types.is_boolean(t):
+            array = cast_array(array, pa.int64())
+        arrays.append(array)
+    return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
 
 
 _VERBS = {"insert": "INSERT", "replace": "INSERT OR REPLACE", "ignore": "INSERT OR IGNORE", "update": "INSERT"}
@@ -146,6 +172,10 @@ class SQLiteWriter(SqlWriter):
 
     def connect(self) -> sqlite3.Connection:
         return connect(datasource_required(self.datasource, "sqlite"))
+
+    @property
+    def path(self) -> str:
+        return _path(datasource_required(self.datasource, "sqlite"))
 
     def table_schema(self) -> pa.Schema:
         with closing(self.connect()) as conn:

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from typing import TYPE_CHECKING
+
 from ..connectors import DataSource
-from ..script import ScriptError, parse_script
-from ..script.params import ParamContext, ParameterError, resolve
 from .runner import Job, RunFailed, run_job
 from .stats import ChannelStats, RunSummary, Totals
+
+if TYPE_CHECKING:
+    from ..script.params import ParamContext
 
 __all__ = ["ChannelStats", "Job", "RunFailed", "RunSummary", "Totals", "prepare_job", "run_job"]
 
@@ -24,6 +27,9 @@ def prepare_job(
     context: ParamContext,
     datasource_type: Callable[[str], str | None] | None = None,
 ) -> Job:
+    from ..script import ScriptError, parse_script  # the script layer loads pydantic: only when needed
+    from ..script.params import ParameterError, resolve
+
     defined = set(context.custom) | set(context.overrides)
     script = parse_script(text, datasource_type=datasource_type, defined_parameters=defined)
     try:
