@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .connectors import ConnectorError, get_connector
+from .connectors import ConnectorError, get_connector, load_plugins
 from .script import ScriptError, validate_script
 from .script.datax import convert_datax
 from .script.params import ParamContext, ParameterError, parse_assignments, parse_bizdate
@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     try:
+        load_plugins()
         return args.handler(args)
     except ScriptError as error:
         for diagnostic in error.diagnostics:

@@ -30,6 +30,7 @@ __all__ = [
     "Writer",
     "WriteTask",
     "get_connector",
+    "load_plugins",
     "step_types",
 ]
 
@@ -52,6 +53,16 @@ _loaded: dict[str, Connector] = {}
 def step_types() -> list[str]:
     plugins = {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)}
     return sorted(set(_BUILTINS) | plugins)
+
+
+def load_plugins() -> None:
+    """Import every installed plugin and teach the script model its step type, so that
+    scripts using it validate. Called once by each entry point (CLI, server, worker)."""
+    from ..script.model import STEP_TYPES, register_step_type
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name not in STEP_TYPES:
+            register_step_type(ep.name, get_connector(ep.name).family)
 
 
 def get_connector(step_type: str) -> Connector:
