@@ -70,11 +70,11 @@ def cmd_run(args) -> int:
     from .engine import prepare_job, run_job
     from .progress import ProgressBar
 
-    text = _read(args.script)
-    service = _datasources(args)
     overrides = _assignments(args.param)
     context = (ParamContext.for_bizdate(parse_bizdate(args.bizdate), overrides=overrides)
                if args.bizdate else ParamContext(overrides=overrides))  # default: yesterday
+    text = _read(args.script)
+    service = _datasources(args)
     job = prepare_job(text, service.resolve, context, datasource_type=service.type_of)
     with ProgressBar(enabled=not args.quiet) as bar:
         summary = run_job(job, progress=bar.update)
