@@ -52,10 +52,10 @@ def _convert(array: pa.Array, target: pa.DataType) -> pa.Array:
         return _text_to_bool(array)
     if _is_text(target) and _is_temporal(source):
         return _temporal_to_text(array, target)
+    if _is_text(target) and pa.types.is_decimal(source):
+        return _decimal_to_text(array, target)
     if pa.types.is_timestamp(target) and _is_text(source):
-        # Arrow parses 'YYYY-MM-DD HH:MM:SS[.f]' and the ISO 'T' form alike; a naive
-        # value is taken as UTC, which is how every store here keeps instants
-        return pc.cast(pc.cast(array, pa.timestamp(target.unit)), target)
+        return _text_to_timestamp(array, target)
     return pc.cast(array, target, safe=True)
 
 
@@ -63,7 +63,7 @@ def _storage(array: pa.Array) -> pa.Array:
     """Extension arrays (PostgreSQL's opaque numeric) are read as their storage."""
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
-    return array.storage if isinstance(array.type, pa.ExtensionType) else array
+    return array.storage if isinstance(array.type, pa.BaseExtensionType) else array
 
 
 def _is_text(t: pa.DataType) -> bool:
@@ -92,12 +92,31 @@ def _text_to_bool(array: pa.Array) -> pa.Array:
     return pa.array(values, pa.bool_())
 
 
+def _text_to_timestamp(array: pa.Array, target: pa.DataType) -> pa.Array:
+    """Arrow parses 'YYYY-MM-DD HH:MM:SS[.f]' and the ISO 'T' form alike. Text with an
+    offset ('Z', '+08:00') is an instant; a naive value is taken as UTC, which is how every
+    store here keeps instants. Arrow parses each kind only into its own kind of type."""
+    try:
+        return pc.cast(array, target)
+    except pa.ArrowInvalid:
+        other = pa.timestamp(target.unit, None if target.tz else "UTC")
+        return pc.cast(pc.cast(array, other), target)
+
+
 def _temporal_to_text(array: pa.Array, target: pa.DataType) -> pa.Array:
     if pa.types.is_timestamp(array.type):
         # %S carries the fraction at the array's unit; a zone only where there is one
         pattern = "%Y-%m-%d %H:%M:%S" + ("%z" if array.type.tz else "")
         return pc.cast(pc.strftime(array, format=pattern), target)
     return pc.cast(array, target)
+
+
+def _decimal_to_text(array: pa.Array, target: pa.DataType) -> pa.Array:
+    """Plain notation: Arrow, like Java's BigDecimal.toString, writes 0E-10 below 1e-6."""
+    text = pc.cast(array, target)
+    if not pc.any(pc.match_substring(text, "E")).as_py():
+        return text
+    return pa.array([None if v is None else format(v, "f") for v in array.to_pylist()], target)
 
 
 def _short(error: Exception) -> str:

@@ -12,12 +12,14 @@ import re
 from collections.abc import Iterator
 from contextlib import closing
 from typing import Any, ClassVar
+from urllib.parse import unquote, urlsplit
 
 import pyarrow as pa
 
 from .base import ConnectorError, DataSource, Reader, ReadTask, Writer
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
+LITERALS = {"null", "true", "false"}  # constants spelled like names
 DEFAULT_FETCH_SIZE = 65536
 RANGES_PER_CHANNEL = 4  # more ranges than channels evens out skewed keys
 
@@ -40,7 +42,9 @@ class Dialect:
     @classmethod
     def column_sql(cls, column: str) -> str:
         """A plain name is quoted; ``*``, constants and expressions are SQL as written."""
-        return cls.quote(column) if IDENTIFIER.match(column) else column
+        if IDENTIFIER.match(column) and column.lower() not in LITERALS:
+            return cls.quote(column)
+        return column
 
     @classmethod
     def truncate_sql(cls, table: str) -> str:
@@ -76,7 +80,8 @@ class SqlReader(Reader):
     def split(self, channels: int) -> list[ReadTask]:
         query_sql = self.parameter.get("querySql")
         if query_sql:
-            queries = [query_sql] if isinstance(query_sql, str) else list(query_sql)
+            # a trailing ';' is common in pasted SQL, and breaks a query nested in another
+            queries = [q.strip().rstrip(";") for q in _as_list(query_sql)]
             return [SqlReadTask(self, q, f"querySql #{i + 1}") for i, q in enumerate(queries)]
         tasks: list[ReadTask] = []
         for table in _as_list(self.parameter.get("table")):
@@ -143,6 +148,10 @@ class SqlWriter(Writer):
         return int(self.parameter.get("batchSize") or 1024)
 
     def target_schema(self, source: pa.Schema) -> pa.Schema:
+        return self.write_schema()
+
+    def write_schema(self) -> pa.Schema:
+        """The table's columns this writer fills, in the order of ``column``."""
         table = self.table_schema()
         columns = self.parameter.get("column") or ["*"]
         if columns == ["*"]:
@@ -201,3 +210,20 @@ def datasource_required(datasource: DataSource | None, step_type: str) -> DataSo
     if datasource is None:
         raise ConnectorError(f"a {step_type} step needs a datasource")
     return datasource
+
+
+def connection_params(datasource: DataSource, default_port: int) -> dict[str, Any]:
+    """host, port, database, user and password, from the fields or a SQLAlchemy-style ``url``."""
+    url = datasource.get("url")
+    if url:
+        parts = urlsplit(url)
+        fields = {
+            "host": parts.hostname,
+            "port": parts.port,
+            "database": unquote(parts.path.lstrip("/")) or None,
+            "user": unquote(parts.username) if parts.username else None,
+            "password": unquote(parts.password) if parts.password is not None else None,
+        }
+    else:
+        fields = {key: datasource.get(key) for key in ("host", "port", "database", "user", "password")}
+    return {**fields, "host": fields["host"] or "localhost", "port": int(fields["port"] or default_port)}

@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from ..connectors import ConnectorError, DataSource, get_connector
 from ..connectors.base import DirtyRecord, Reader, ReadTask, Writer, WriteTask
+from .memory import limit_malloc_arenas
 from .stats import Counters, RunSummary, Totals
 from .throttle import Throttle
 
@@ -87,6 +88,7 @@ def run_job(
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
 ) -> RunSummary:
+    limit_malloc_arenas()
     start = datetime.now()
     counters = Counters(job.channels)
     dirty_samples: list[dict] = []
