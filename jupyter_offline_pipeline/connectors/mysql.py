@@ -130,6 +130,7 @@ def table_columns(conn: pymysql.Connection, table: str) -> list[tuple[str, str, 
 
 class MySQLReader(SqlReader):
     dialect = MySQLDialect
+    default_fetch_size = 16384  # connectorx buffers several batches per stream
 
     def connect(self) -> pymysql.Connection:
         return connect(datasource_required(self.datasource, "mysql"))

@@ -29,7 +29,7 @@ from .throttle import Throttle
 log = logging.getLogger(__name__)
 
 MAX_DIRTY_SAMPLES = 20
-PREFETCH_BATCHES = 2  # read ahead while the previous batch is written; bounds memory
+PREFETCH_BATCHES = 1  # read ahead while the previous batch is written; bounds memory
 
 
 class RunFailed(Exception):
