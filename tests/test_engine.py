@@ -189,3 +189,21 @@ class FakeClock:
     def sleep(self, seconds: float) -> None:
         self.slept += seconds
         self.t += seconds
+
+
+def test_batch_size_bounds_what_is_written_before_the_limit_stops_the_run(dbs):
+    lookup, target = dbs
+    summary = run(lookup, writer={"batchSize": 100}, setting={"errorLimit": {"record": 0}})
+    assert summary.status == "failed"
+    assert summary.records_written == 999  # rows 1..999; the run stops at id 1000
+    assert len(rows(target)) == 999
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("attempt", range(5))
+def test_a_failing_channel_stops_the_others_without_hanging(dbs, attempt):
+    lookup, _ = dbs
+    summary = run(lookup, reader={"splitPk": "id", "fetchSize": 50}, writer={"batchSize": 10},
+                  setting={"speed": {"concurrent": 4}, "errorLimit": {"record": 0}})
+    assert summary.status == "failed"
+    assert "errorLimit.record = 0" in summary.error

@@ -92,15 +92,20 @@ def _text_to_bool(array: pa.Array) -> pa.Array:
     return pa.array(values, pa.bool_())
 
 
+_ZONE = r":\d\d(\.\d*)?\s*([Zz]|[+-]\d\d(:?\d\d)?)$"  # an offset after the time
+
+
 def _text_to_timestamp(array: pa.Array, target: pa.DataType) -> pa.Array:
-    """Arrow parses 'YYYY-MM-DD HH:MM:SS[.f]' and the ISO 'T' form alike. Text with an
-    offset ('Z', '+08:00') is an instant; a naive value is taken as UTC, which is how every
-    store here keeps instants. Arrow parses each kind only into its own kind of type."""
-    try:
-        return pc.cast(array, target)
-    except pa.ArrowInvalid:
-        other = pa.timestamp(target.unit, None if target.tz else "UTC")
-        return pc.cast(pc.cast(array, other), target)
+    """Arrow parses 'YYYY-MM-DD HH:MM:SS[.f]' and the ISO 'T' form alike, but parses text
+    with an offset ('Z', '+08:00') only as zone-aware and text without one only as naive:
+    each kind is parsed apart. A naive value is taken as UTC, which is how every store
+    here keeps instants."""
+    utc = pa.timestamp(target.unit, "UTC")
+    zoned = pc.match_substring_regex(array, _ZONE)
+    nothing = pa.scalar(None, array.type)
+    instants = pc.cast(pc.if_else(zoned, array, nothing), utc)
+    naive = pc.cast(pc.cast(pc.if_else(zoned, nothing, array), pa.timestamp(target.unit)), utc)
+    return pc.cast(pc.coalesce(instants, naive), target)
 
 
 def _temporal_to_text(array: pa.Array, target: pa.DataType) -> pa.Array:

@@ -119,7 +119,7 @@ class WriteTask(abc.ABC):
         except CastError as error:
             reason = str(error)
         except Exception as error:  # noqa: BLE001 - the database's reason is the message
-            reason = _first_line(error)
+            reason = first_line(error)
         self.rollback()
         if batch.num_rows == 1:
             result.dirty.append(DirtyRecord(batch.to_pylist()[0], reason))
@@ -176,6 +176,6 @@ class Connector:
         return []
 
 
-def _first_line(error: BaseException) -> str:
+def first_line(error: BaseException) -> str:
     text = str(error).strip() or type(error).__name__
     return text.splitlines()[0]

@@ -143,10 +143,6 @@ class SqlWriter(Writer):
     def table(self) -> str:
         return self.parameter["table"]
 
-    @property
-    def batch_size(self) -> int:
-        return int(self.parameter.get("batchSize") or 1024)
-
     def target_schema(self, source: pa.Schema) -> pa.Schema:
         return self.write_schema()
 

@@ -21,7 +21,7 @@ from typing import Any
 import pyarrow as pa
 
 from ..connectors import ConnectorError, DataSource, get_connector
-from ..connectors.base import DirtyRecord, Reader, ReadTask, Writer, WriteTask
+from ..connectors.base import DirtyRecord, first_line, Reader, ReadTask, Writer, WriteTask
 from .memory import limit_malloc_arenas
 from .stats import Counters, RunSummary, Totals
 from .throttle import Throttle
@@ -78,6 +78,7 @@ class Job:
         self.channels = max(1, int(speed.get("concurrent") or 1))
         self.throttle = Throttle(speed.get("mbps") if speed.get("throttle") else None)
         self.error_limit = ErrorLimit.from_setting(setting)
+        self.batch_size = (self.writer_step.get("parameter") or {}).get("batchSize")
         self.reader: Reader = _plugin(self.reader_step, "reader", datasources)
         self.writer: Writer = _plugin(self.writer_step, "writer", datasources)
 
@@ -104,7 +105,7 @@ def run_job(
         error = str(failure)
     except Exception as failure:  # noqa: BLE001 - a driver's error, reported not raised
         log.debug("run failed", exc_info=True)
-        error = f"{type(failure).__name__}: {str(failure).strip().splitlines()[0] if str(failure).strip() else ''}"
+        error = f"{type(failure).__name__}: {first_line(failure)}"
     if error:
         _quietly(job.writer.abort)
     t = counters.totals
@@ -158,7 +159,8 @@ class _ChannelPool:
                     return
                 for batch in _prefetch(task.read(), PREFETCH_BATCHES, self.stop):
                     writer = writer or self.job.writer.open_task(self._target(batch.schema))
-                    self._move(channel, batch, writer)
+                    for chunk in _chunks(batch, self.job.batch_size):
+                        self._move(channel, chunk, writer)
                 self.counters.task_done(channel)
         except BaseException:
             self.stop.set()
@@ -206,35 +208,54 @@ class _Stopped(Exception):
 
 
 def _prefetch(batches: Iterator[pa.RecordBatch], depth: int, stop: threading.Event) -> Iterator[pa.RecordBatch]:
-    """Read ahead in a thread so reading and writing overlap (drivers release the GIL)."""
+    """Read ahead in a thread so reading and writing overlap (drivers release the GIL).
+
+    Both sides poll ``stop`` so that neither waits forever on the other once a channel
+    has failed or the run was cancelled.
+    """
     buffer: queue.Queue = queue.Queue(maxsize=depth)
     done = object()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                buffer.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def pump() -> None:
         try:
             for batch in batches:
-                while not stop.is_set():
-                    try:
-                        buffer.put(batch, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not put(batch):
                     return
-            buffer.put(done)
+            put(done)
         except BaseException as error:  # noqa: BLE001 - handed to the consuming thread
-            buffer.put(error)
+            put(error)
 
-    thread = threading.Thread(target=pump, name="prefetch", daemon=True)
-    thread.start()
+    threading.Thread(target=pump, name="prefetch", daemon=True).start()
     while True:
-        item = buffer.get()
+        try:
+            item = buffer.get(timeout=0.1)
+        except queue.Empty:
+            if stop.is_set():
+                raise _Stopped() from None
+            continue
         if item is done:
             return
         if isinstance(item, BaseException):
             raise item
         if item.num_rows:
             yield item
+
+
+def _chunks(batch: pa.RecordBatch, size: int | None) -> Iterator[pa.RecordBatch]:
+    if not size or batch.num_rows <= size:
+        yield batch
+        return
+    for offset in range(0, batch.num_rows, size):
+        yield batch.slice(offset, size)
 
 
 def _plugin(step: dict[str, Any], category: str, datasources: Callable[[str], DataSource]):

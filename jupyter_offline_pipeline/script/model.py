@@ -176,7 +176,11 @@ class RelationalWriterParams(_Model):
     postSql: list[str] = Field(
         [], description="Statements run after writing; @table stands for the table."
     )
-    batchSize: int = Field(1024, gt=0, description="Rows written per batch.")
+    batchSize: int | None = Field(
+        None, gt=0,
+        description="Rows written and committed at a time; by default each batch as read "
+        "(the reader's fetchSize). Smaller batches isolate dirty records sooner.",
+    )
     truncate: bool = Field(False, description="Empty the table before writing.")
 
 

@@ -64,7 +64,6 @@ def _writer(kind: str, datasource: str, table: str, columns: list[str] | None) -
         "writeMode": "insert",
         "preSql": [],
         "postSql": [],
-        "batchSize": 1024,
         "truncate": False,
     }
 
