@@ -28,8 +28,8 @@ class ProgressBar:
             return
         with self._lock:
             self._bar.update(totals.records_read - self._bar.n)
-            self._bar.set_postfix(written=totals.records_written, dirty=totals.dirty_records,
-                                  refresh=False)
+            self._bar.set_postfix_str(
+                f"written={totals.records_written:,} dirty={totals.dirty_records:,}", refresh=False)
 
     def __exit__(self, *exc) -> None:
         if self._bar is not None:

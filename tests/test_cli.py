@@ -190,3 +190,16 @@ def test_the_jupyter_pipeline_executable(data_dir):
     assert json.loads(result.stdout) == []
     result = subprocess.run(["jupyter", "pipeline", "--help"], capture_output=True, text=True, check=False)
     assert result.returncode == 0 and "validate" in result.stdout
+
+
+def test_demo_creates_its_data_sources_and_runs_twice_to_the_same_result(capsys, tmp_path):
+    import duckdb
+
+    for _ in range(2):  # the second run reuses the data sources and replaces the rows
+        code, out, _ = cli(capsys, "demo", "--dir", str(tmp_path / "demo"))
+        assert code == 0, out
+        assert "SUCCESS" in out and "Records written     : 100,000" in out
+    names = [d["name"] for d in json.loads(cli(capsys, "datasource", "list", "--json")[1])]
+    assert names == ["demo_shop", "demo_warehouse"]
+    with duckdb.connect(str(tmp_path / "demo" / "warehouse.duckdb")) as conn:
+        assert conn.execute("select count(*), count(distinct id) from ods_orders").fetchone() == (100_000, 100_000)
