@@ -74,25 +74,56 @@ class SQLiteDialect(Dialect):
 
 
 class SQLiteReader(SqlReader):
-    """The standard library driver: ADBC's SQLite reader guesses column types from the
-    first rows and fails when a later row differs, which SQLite's typing allows."""
+    """Two paths. The fast one reads through ADBC in C; ADBC guesses each column's type
+    from the rows it sees first and fails when a later row differs, which SQLite's typing
+    allows, so it is taken only when every result column has a declared type and a scan
+    in SQLite finds no value of another storage class. The query then casts each column
+    to one storage class and starts with a typed sentinel row (dropped) that fixes the
+    types even when the first rows are NULL. Anything else takes the standard library
+    driver, value by value."""
 
     dialect = SQLiteDialect
-    default_fetch_size = 16384  # rows arrive as Python tuples: keep batches small
+    default_fetch_size = 16384  # the slow path makes Python tuples: keep batches small
 
     def connect(self) -> sqlite3.Connection:
         return connect(datasource_required(self.datasource, "sqlite"))
 
     def stream(self, sql: str) -> Iterator[pa.RecordBatch]:
         with closing(self.connect()) as conn:
-            cursor = conn.execute(sql)
-            names = [d[0] for d in cursor.description]
+            names = [d[0] for d in conn.execute(f"SELECT * FROM ({sql}) LIMIT 0").description]
             declared = self._declared_types(conn)
             types = [declared.get(n.lower()) for n in names]
-            while rows := cursor.fetchmany(self.fetch_size):
-                columns = zip(*rows)
-                arrays = [_to_arrow(values, t) for values, t in zip(columns, types)]
+            fast = None not in types and len(set(names)) == len(names) and _uniform(conn, sql, names, types)
+        batches = self._stream_adbc(sql, names, types) if fast else self._stream_rows(sql, types)
+        yield from batches
+
+    def _stream_adbc(self, sql: str, names: list[str], types: list[pa.DataType]) -> Iterator[pa.RecordBatch]:
+        quoted = [SQLiteDialect.quote(n) for n in names]
+        classes = [_STORAGE[_storage_class(t)] for t in types]
+        sentinel = ", ".join(f"{literal} AS {q}" for (_, literal), q in zip(classes, quoted))
+        casts = ", ".join(f"CAST({q} AS {cls})" for (cls, _), q in zip(classes, quoted))
+        typed = f"SELECT {sentinel} UNION ALL SELECT {casts} FROM ({sql})"
+        with closing(adbc_sqlite.connect(self._path)) as conn, closing(conn.cursor()) as cursor:
+            cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(self.fetch_size)})
+            cursor.execute(typed)
+            first = True
+            for batch in cursor.fetch_record_batch():
+                if first:
+                    batch, first = batch.slice(1), False
+                arrays = [cast_array(column, t) for column, t in zip(batch.columns, types)]
                 yield pa.RecordBatch.from_arrays(arrays, names=names)
+
+    def _stream_rows(self, sql: str, types: list[pa.DataType | None]) -> Iterator[pa.RecordBatch]:
+        with closing(self.connect()) as conn:
+            cursor = conn.execute(sql)
+            names = [d[0] for d in cursor.description]
+            while rows := cursor.fetchmany(self.fetch_size):
+                arrays = [_to_arrow(values, t) for values, t in zip(zip(*rows), types)]
+                yield pa.RecordBatch.from_arrays(arrays, names=names)
+
+    @property
+    def _path(self) -> str:
+        return _path(datasource_required(self.datasource, "sqlite"))
 
     def _declared_types(self, conn: sqlite3.Connection) -> dict[str, pa.DataType]:
         """A result column named like a table column takes its declared type."""
@@ -103,6 +134,38 @@ class SQLiteReader(SqlReader):
             for name, declared in table_columns(conn, table):
                 types.setdefault(name.lower(), arrow_type(declared))
         return types
+
+
+# the storage class each Arrow type is read as: (CAST target, typed sentinel literal)
+_STORAGE = {"integer": ("INTEGER", "0"), "real": ("REAL", "0.0"), "text": ("TEXT", "''"),
+            "blob": ("BLOB", "X''")}
+# the storage classes that convert to it without loss
+_ACCEPTS = {"integer": ("integer",), "real": ("real", "integer"),
+            "text": ("text", "integer", "real"), "blob": ("blob",)}
+
+
+def _storage_class(t: pa.DataType) -> str:
+    if pa.types.is_integer(t) or pa.types.is_boolean(t):
+        return "integer"
+    if pa.types.is_floating(t):
+        return "real"
+    if pa.types.is_binary(t):
+        return "blob"
+    if pa.types.is_temporal(t):
+        return "text"  # SQLite's date functions keep dates and times as text
+    return "text"  # text, and decimals (exact as text, parsed at their precision)
+
+
+def _uniform(conn: sqlite3.Connection, sql: str, names: list[str], types: list[pa.DataType]) -> bool:
+    """True when no stored value would change in the cast to its column's storage class."""
+    checks = []
+    for name, t in zip(names, types):
+        allowed = ("null",) + _ACCEPTS[_storage_class(t)]
+        if pa.types.is_temporal(t):
+            allowed = ("null", "text")
+        checks.append(f"typeof({SQLiteDialect.quote(name)}) NOT IN ({', '.join(map(repr, allowed))})")
+    found = conn.execute(f"SELECT 1 FROM ({sql}) WHERE {' OR '.join(checks)} LIMIT 1").fetchone()
+    return found is None
 
 
 def _to_arrow(values: tuple, declared: pa.DataType | None) -> pa.Array:

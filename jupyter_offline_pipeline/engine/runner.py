@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from ..connectors import ConnectorError, DataSource, get_connector
 from ..connectors.base import DirtyRecord, first_line, Reader, ReadTask, Writer, WriteTask
-from .memory import limit_malloc_arenas
+from .memory import tune_malloc
 from .stats import Counters, RunSummary, Totals
 from .throttle import Throttle
 
@@ -89,7 +89,7 @@ def run_job(
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
 ) -> RunSummary:
-    limit_malloc_arenas()
+    tune_malloc()
     start = datetime.now()
     counters = Counters(job.channels)
     dirty_samples: list[dict] = []
