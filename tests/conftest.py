@@ -123,6 +123,26 @@ class Database:
         self.tables.append(name)
         return name
 
+    def make_table(self, ddl: str, rows=(), prefix: str = "t") -> str:
+        """Create a uniquely named table (dropped after the test) and fill it."""
+        name = self.table(prefix)
+        self.execute(f"CREATE TABLE {name} {ddl}")
+        if rows:
+            marks = ", ".join(["%s"] * len(rows[0]))
+            with self.conn.cursor() as cursor:
+                cursor.executemany(f"INSERT INTO {name} VALUES ({marks})", rows)
+        return name
+
+    def sync(self, run_sync):
+        """``sync(reader_parameter, writer_parameter)``: a job from this database to itself."""
+        kind, name = self.datasource.type, self.datasource.name
+
+        def run(reader, writer, **kw):
+            return run_sync((kind, {"datasource": name, **reader}),
+                            (kind, {"datasource": name, **writer}), {name: self.datasource}, **kw)
+
+        return run
+
     def execute(self, sql: str, params=None) -> None:
         with self.conn.cursor() as cursor:
             cursor.execute(sql, params)

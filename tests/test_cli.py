@@ -203,3 +203,21 @@ def test_demo_creates_its_data_sources_and_runs_twice_to_the_same_result(capsys,
     assert names == ["demo_shop", "demo_warehouse"]
     with duckdb.connect(str(tmp_path / "demo" / "warehouse.duckdb")) as conn:
         assert conn.execute("select count(*), count(distinct id) from ods_orders").fetchone() == (100_000, 100_000)
+
+
+@pytest.mark.mariadb
+@pytest.mark.postgres
+def test_run_mariadb_to_postgresql_through_the_command_line(capsys, tmp_path, pg_db, mariadb_db):
+    rows = [(i, f"名前 {i}", None if i % 7 == 0 else i * 2) for i in range(1, 2001)]
+    src = mariadb_db.make_table("(id bigint PRIMARY KEY, name varchar(40), v int) CHARACTER SET utf8mb4", rows)
+    dst = pg_db.make_table("(id bigint PRIMARY KEY, name varchar(40), v int)")
+    cli(capsys, "datasource", "add", "maria", "--url", "mysql://root@127.0.0.1:3306/test")
+    cli(capsys, "datasource", "add", "pg", "--url", "postgresql://root@127.0.0.1:5432/test")
+    script = tmp_path / "m2p.json"
+    script.write_text(cli(capsys, "template", "--source", "mysql", "--target", "postgresql",
+                          "--source-datasource", "maria", "--source-table", src,
+                          "--target-datasource", "pg", "--target-table", dst)[1])
+    code, out, err = cli(capsys, "run", str(script), "--json", "--quiet")
+    assert code == 0, err
+    assert json.loads(out)["records_written"] == 2000
+    assert pg_db.rows(f"SELECT * FROM {dst} ORDER BY id") == rows

@@ -58,23 +58,7 @@ TYPE_ROWS = [
 
 @pytest.fixture
 def sync(mariadb_db, run_sync):
-    """Run a MariaDB -> MariaDB job: ``sync(reader_parameter, writer_parameter)``."""
-
-    def run(reader, writer, **kw):
-        return run_sync(("mysql", {"datasource": "my", **reader}),
-                        ("mysql", {"datasource": "my", **writer}), {"my": mariadb_db.datasource}, **kw)
-
-    return run
-
-
-def make_table(db, ddl: str, rows=(), prefix="t") -> str:
-    name = db.table(prefix)
-    db.execute(f"CREATE TABLE {name} {ddl}")
-    if rows:
-        marks = ", ".join(["%s"] * len(rows[0]))
-        with db.conn.cursor() as cursor:
-            cursor.executemany(f"INSERT INTO {name} VALUES ({marks})", rows)
-    return name
+    return mariadb_db.sync(run_sync)
 
 
 def read_all(db, **parameter) -> pa.Table:
@@ -83,7 +67,7 @@ def read_all(db, **parameter) -> pa.Table:
 
 
 def test_reader_maps_every_type(mariadb_db):
-    src = make_table(mariadb_db, TYPES_DDL, TYPE_ROWS)
+    src = mariadb_db.make_table(TYPES_DDL, TYPE_ROWS)
     table = read_all(mariadb_db, table=[src], column=["*"])
     assert {f.name: f.type for f in table.schema} == READ_ARROW
     rows = {r["id"]: r for r in table.to_pylist()}
@@ -96,7 +80,7 @@ def test_reader_maps_every_type(mariadb_db):
 
 
 def test_writer_schema_comes_from_information_schema(mariadb_db):
-    dst = make_table(mariadb_db, TYPES_DDL)
+    dst = mariadb_db.make_table(TYPES_DDL)
     schema = MySQLWriter({"table": dst, "column": ["*"]}, mariadb_db.datasource).table_schema()
     assert {f.name: f.type for f in schema} == TABLE_ARROW
 
@@ -104,8 +88,8 @@ def test_writer_schema_comes_from_information_schema(mariadb_db):
 @pytest.mark.parametrize("mode", ["insert", "update"])
 def test_every_type_round_trips(mariadb_db, sync, mode):
     """LOAD DATA straight in (insert) and through the staging table (update)."""
-    src = make_table(mariadb_db, TYPES_DDL, TYPE_ROWS)
-    dst = make_table(mariadb_db, TYPES_DDL)
+    src = mariadb_db.make_table(TYPES_DDL, TYPE_ROWS)
+    dst = mariadb_db.make_table(TYPES_DDL)
     summary = sync({"table": [src], "column": ["*"]}, {"table": dst, "column": ["*"], "writeMode": mode})
     assert summary.status == "success", summary.error
     assert summary.records_written == len(TYPE_ROWS)
@@ -120,8 +104,8 @@ KEYED = "(id int PRIMARY KEY, v varchar(10)) CHARACTER SET utf8mb4"
     ("insert", {1, 2, 3}), ("replace", {1}), ("update", {1}), ("ignore", {1, 2, 3}),
 ])
 def test_write_modes_on_a_key(mariadb_db, sync, mode, kept_old):
-    src = make_table(mariadb_db, KEYED, [(i, "new") for i in range(2, 6)])
-    dst = make_table(mariadb_db, KEYED, [(i, "old") for i in range(1, 4)])
+    src = mariadb_db.make_table(KEYED, [(i, "new") for i in range(2, 6)])
+    dst = mariadb_db.make_table(KEYED, [(i, "old") for i in range(1, 4)])
     summary = sync({"table": [src], "column": ["*"]},
                    {"table": dst, "column": ["id", "v"], "writeMode": mode}, errors=10)
     assert summary.status == "success", summary.error
@@ -136,8 +120,8 @@ def test_write_modes_on_a_key(mariadb_db, sync, mode, kept_old):
 
 @pytest.mark.parametrize("mode", ["insert", "ignore", "update"])
 def test_truncated_or_null_values_are_dirty_not_lost(mariadb_db, sync, mode):
-    src = make_table(mariadb_db, "(id int, v text)", [(1, "ok"), (2, "too long"), (3, None), (4, "ok")])
-    dst = make_table(mariadb_db, "(id int PRIMARY KEY, v varchar(3) NOT NULL)")
+    src = mariadb_db.make_table("(id int, v text)", [(1, "ok"), (2, "too long"), (3, None), (4, "ok")])
+    dst = mariadb_db.make_table("(id int PRIMARY KEY, v varchar(3) NOT NULL)")
     summary = sync({"table": [src], "column": ["*"]},
                    {"table": dst, "column": ["*"], "writeMode": mode}, errors=2)
     assert (summary.status, summary.records_written, summary.dirty_records) == ("success", 2, 2)
@@ -147,8 +131,8 @@ def test_truncated_or_null_values_are_dirty_not_lost(mariadb_db, sync, mode):
 
 
 def test_upsert_needs_a_key(mariadb_db, sync):
-    src = make_table(mariadb_db, "(id int, v text)", [(1, "a")])
-    dst = make_table(mariadb_db, "(id int, v text)")
+    src = mariadb_db.make_table("(id int, v text)", [(1, "a")])
+    dst = mariadb_db.make_table("(id int, v text)")
     summary = sync({"table": [src], "column": ["*"]},
                    {"table": dst, "column": ["*"], "writeMode": "update",
                     "preSql": ["INSERT INTO @table VALUES (99, 'pre')"]})
@@ -156,54 +140,16 @@ def test_upsert_needs_a_key(mariadb_db, sync):
     assert mariadb_db.rows(f"SELECT * FROM {dst}") == []
 
 
-def test_truncate_presql_postsql(mariadb_db, sync):
-    src = make_table(mariadb_db, "(id int, v text)", [(2, "a"), (3, "b")])
-    dst = make_table(mariadb_db, "(id int PRIMARY KEY, v text)", [(1, "old")])
-    summary = sync({"table": [src], "column": ["*"]}, {
-        "table": dst, "column": ["*"], "truncate": True,
-        "preSql": ["INSERT INTO @table VALUES (100, 'pre')"],
-        "postSql": ["UPDATE @table SET v = 'post' WHERE id = 100", "INSERT INTO @table VALUES (101, 'x')"],
-    })
-    assert summary.status == "success", summary.error
-    assert mariadb_db.rows(f"SELECT * FROM {dst} ORDER BY id") == [
-        (2, "a"), (3, "b"), (100, "post"), (101, "x")]
-
-
-def test_failing_postsql_applies_none_of_its_statements(mariadb_db, sync):
-    """DML in postSql is one transaction (DDL would commit itself: MySQL's rule)."""
-    src = make_table(mariadb_db, "(id int, v text)", [(1, "a")])
-    dst = make_table(mariadb_db, "(id int, v text)")
-    summary = sync({"table": [src], "column": ["*"]}, {
-        "table": dst, "column": ["*"],
-        "postSql": ["INSERT INTO @table VALUES (200, 'post')", "INSERT INTO no_such_table VALUES (1)"],
-    })
-    assert summary.status == "failed" and "no_such_table" in summary.error
-    assert mariadb_db.rows(f"SELECT * FROM {dst}") == [(1, "a")]
-
-
-def test_split_pk_one_and_four_channels_give_the_same_rows(mariadb_db, sync):
-    rows = [(i, None if i % 97 == 0 else i * 3 - 500, f"r{i}") for i in range(1, 3001)]
-    src = make_table(mariadb_db, "(id int, k bigint, v text)", rows)
-    results = []
-    for channels in (1, 4):
-        dst = make_table(mariadb_db, "(id int, k bigint, v text)")
-        summary = sync({"table": [src], "column": ["*"], "splitPk": "k", "fetchSize": 500},
-                       {"table": dst, "column": ["*"]}, channels=channels)
-        assert summary.status == "success" and summary.records_written == 3000, summary.error
-        results.append(mariadb_db.rows(f"SELECT * FROM {dst} ORDER BY id"))
-    assert results[0] == results[1] == rows
-
-
 def test_where_union_querysql_and_expressions(mariadb_db, sync):
-    a = make_table(mariadb_db, "(id int, v text)", [(i, f"a{i}") for i in range(1, 11)])
-    b = make_table(mariadb_db, "(id int, v text)", [(i, f"b{i}") for i in range(11, 16)])
-    dst = make_table(mariadb_db, "(id int, v text, n bigint, z text, amount decimal(10,2))")
+    a = mariadb_db.make_table("(id int, v text)", [(i, f"a{i}") for i in range(1, 11)])
+    b = mariadb_db.make_table("(id int, v text)", [(i, f"b{i}") for i in range(11, 16)])
+    dst = mariadb_db.make_table("(id int, v text, n bigint, z text, amount decimal(10,2))")
     read = {"table": [a, b], "column": ["id", "v", "id * 10", "null", "id / 4"], "where": "id % 2 = 0"}
     assert sync(read, {"table": dst, "column": ["*"]}).status == "success"
     assert mariadb_db.rows(f"SELECT * FROM {dst} ORDER BY id") == [
         (i, f"{'a' if i <= 10 else 'b'}{i}", i * 10, None, Decimal(i) / 4) for i in range(2, 16, 2)]
 
-    dst = make_table(mariadb_db, "(id int, v text, n bigint, z text)")
+    dst = mariadb_db.make_table("(id int, v text, n bigint, z text)")
     query = f"SELECT id, CONCAT(v, '!'), 7, 'const' FROM {a} WHERE id <= 2;"
     summary = sync({"querySql": query, "table": ["ignored"]}, {"table": dst, "column": ["*"]})
     assert summary.status == "success", summary.error
@@ -212,7 +158,7 @@ def test_where_union_querysql_and_expressions(mariadb_db, sync):
 
 
 def test_a_type_connectorx_lacks_fails_the_run_cleanly(mariadb_db, sync):
-    src = make_table(mariadb_db, "(id int, g point)")
+    src = mariadb_db.make_table("(id int, g point)")
     mariadb_db.execute(f"INSERT INTO {src} VALUES (1, POINT(1, 2))")
     summary = sync({"table": [src], "column": ["*"]}, {"table": src, "column": ["*"]})
     assert summary.status == "failed" and "GEOMETRY" in summary.error
@@ -220,7 +166,7 @@ def test_a_type_connectorx_lacks_fails_the_run_cleanly(mariadb_db, sync):
 
 def test_introspection(mariadb_db):
     connector = get_connector("mysql")
-    table = make_table(mariadb_db, "(id bigint PRIMARY KEY, amount decimal(18,4), flag boolean)")
+    table = mariadb_db.make_table("(id bigint PRIMARY KEY, amount decimal(18,4), flag boolean)")
     assert connector.test_connection(mariadb_db.datasource).startswith(("MariaDB 1", "MySQL"))
     url = DataSource("u", "mysql", {"url": "mysql://root:@127.0.0.1:3306/test"})
     assert connector.test_connection(url) == connector.test_connection(mariadb_db.datasource)

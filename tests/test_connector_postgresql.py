@@ -54,23 +54,7 @@ TYPE_ROWS = [
 
 @pytest.fixture
 def sync(pg_db, run_sync):
-    """Run a PostgreSQL -> PostgreSQL job: ``sync(reader_parameter, writer_parameter)``."""
-
-    def run(reader, writer, **kw):
-        return run_sync(("postgresql", {"datasource": "pg", **reader}),
-                        ("postgresql", {"datasource": "pg", **writer}), {"pg": pg_db.datasource}, **kw)
-
-    return run
-
-
-def make_table(db, ddl: str, rows=(), prefix="t") -> str:
-    name = db.table(prefix)
-    db.execute(f"CREATE TABLE {name} {ddl}")
-    if rows:
-        marks = ", ".join(["%s"] * len(rows[0]))
-        with db.conn.cursor() as cursor:
-            cursor.executemany(f"INSERT INTO {name} VALUES ({marks})", rows)
-    return name
+    return pg_db.sync(run_sync)
 
 
 def read_all(db, **parameter) -> pa.Table:
@@ -80,7 +64,7 @@ def read_all(db, **parameter) -> pa.Table:
 
 
 def test_reader_maps_every_type(pg_db):
-    src = make_table(pg_db, TYPES_DDL, TYPE_ROWS)
+    src = pg_db.make_table(TYPES_DDL, TYPE_ROWS)
     table = read_all(pg_db, table=[src], column=["*"])
     assert {f.name: f.type for f in table.schema} == ARROW
     rows = {r["id"]: r for r in table.to_pylist()}
@@ -95,7 +79,7 @@ def test_reader_maps_every_type(pg_db):
 
 
 def test_writer_schema_comes_from_the_catalog(pg_db):
-    dst = make_table(pg_db, TYPES_DDL)
+    dst = pg_db.make_table(TYPES_DDL)
     schema = PostgreSQLWriter({"table": dst, "column": ["*"]}, pg_db.datasource).table_schema()
     assert {f.name: f.type for f in schema} == ARROW
 
@@ -103,8 +87,8 @@ def test_writer_schema_comes_from_the_catalog(pg_db):
 @pytest.mark.parametrize("mode", ["insert", "update"])
 def test_every_type_round_trips(pg_db, sync, mode):
     """COPY straight in (insert) and through the staging table (update) keep every value."""
-    src = make_table(pg_db, TYPES_DDL, TYPE_ROWS)
-    dst = make_table(pg_db, TYPES_DDL)
+    src = pg_db.make_table(TYPES_DDL, TYPE_ROWS)
+    dst = pg_db.make_table(TYPES_DDL)
     summary = sync({"table": [src], "column": ["*"]}, {"table": dst, "column": ["*"], "writeMode": mode})
     assert summary.status == "success", summary.error
     assert summary.records_written == len(TYPE_ROWS)
@@ -118,8 +102,8 @@ KEYED = "(id int PRIMARY KEY, v text, j jsonb)"
     ("insert", {1, 2, 3}), ("replace", {1}), ("update", {1}), ("ignore", {1, 2, 3}),
 ])
 def test_write_modes_on_a_key(pg_db, sync, mode, kept_old):
-    src = make_table(pg_db, KEYED, [(i, "new", '{"n": 1}') for i in range(2, 6)])
-    dst = make_table(pg_db, KEYED, [(i, "old", None) for i in range(1, 4)])
+    src = pg_db.make_table(KEYED, [(i, "new", '{"n": 1}') for i in range(2, 6)])
+    dst = pg_db.make_table(KEYED, [(i, "old", None) for i in range(1, 4)])
     summary = sync({"table": [src], "column": ["*"]},
                    {"table": dst, "column": ["id", "v", "j"], "writeMode": mode}, errors=10)
     assert summary.status == "success", summary.error
@@ -133,8 +117,8 @@ def test_write_modes_on_a_key(pg_db, sync, mode, kept_old):
 
 
 def test_dirty_records_carry_the_reason_and_the_rest_is_written(pg_db, sync):
-    src = make_table(pg_db, "(id int, v text)", [(1, "ok"), (2, "too long"), (3, None), (4, "ok")])
-    dst = make_table(pg_db, "(id int PRIMARY KEY, v varchar(3) NOT NULL)")
+    src = pg_db.make_table("(id int, v text)", [(1, "ok"), (2, "too long"), (3, None), (4, "ok")])
+    dst = pg_db.make_table("(id int PRIMARY KEY, v varchar(3) NOT NULL)")
     summary = sync({"table": [src], "column": ["*"]}, {"table": dst, "column": ["*"]}, errors=2)
     assert (summary.status, summary.records_written, summary.dirty_records) == ("success", 2, 2)
     reasons = sorted(d["reason"] for d in summary.dirty_samples)
@@ -144,8 +128,8 @@ def test_dirty_records_carry_the_reason_and_the_rest_is_written(pg_db, sync):
 
 
 def test_upsert_needs_a_key(pg_db, sync):
-    src = make_table(pg_db, "(id int, v text)", [(1, "a")])
-    dst = make_table(pg_db, "(id int, v text)")
+    src = pg_db.make_table("(id int, v text)", [(1, "a")])
+    dst = pg_db.make_table("(id int, v text)")
     summary = sync({"table": [src], "column": ["*"]},
                    {"table": dst, "column": ["*"], "writeMode": "update",
                     "preSql": ["INSERT INTO @table VALUES (99, 'pre')"]})
@@ -153,52 +137,16 @@ def test_upsert_needs_a_key(pg_db, sync):
     assert pg_db.rows(f"SELECT * FROM {dst}") == []  # failed before preSql
 
 
-def test_truncate_presql_postsql(pg_db, sync):
-    src = make_table(pg_db, "(id int, v text)", [(2, "a"), (3, "b")])
-    dst = make_table(pg_db, "(id int PRIMARY KEY, v text)", [(1, "old")])
-    summary = sync({"table": [src], "column": ["*"]}, {
-        "table": dst, "column": ["*"], "truncate": True,
-        "preSql": ["INSERT INTO @table VALUES (100, 'pre')"],
-        "postSql": ["UPDATE @table SET v = 'post' WHERE id = 100", "INSERT INTO @table VALUES (101, 'x')"],
-    })
-    assert summary.status == "success", summary.error
-    assert pg_db.rows(f"SELECT * FROM {dst} ORDER BY id") == [(2, "a"), (3, "b"), (100, "post"), (101, "x")]
-
-
-def test_failing_postsql_applies_none_of_its_statements(pg_db, sync):
-    src = make_table(pg_db, "(id int, v text)", [(1, "a")])
-    dst = make_table(pg_db, "(id int, v text)")
-    summary = sync({"table": [src], "column": ["*"]}, {
-        "table": dst, "column": ["*"],
-        "postSql": ["INSERT INTO @table VALUES (200, 'post')", "INSERT INTO no_such_table VALUES (1)"],
-    })
-    assert summary.status == "failed" and "no_such_table" in summary.error
-    assert pg_db.rows(f"SELECT * FROM {dst}") == [(1, "a")]
-
-
-def test_split_pk_one_and_four_channels_give_the_same_rows(pg_db, sync):
-    rows = [(i, None if i % 97 == 0 else i * 3 - 500, f"r{i}") for i in range(1, 3001)]
-    src = make_table(pg_db, "(id int, k bigint, v text)", rows)
-    results = []
-    for channels in (1, 4):
-        dst = make_table(pg_db, "(id int, k bigint, v text)")
-        summary = sync({"table": [src], "column": ["*"], "splitPk": "k", "fetchSize": 500},
-                       {"table": dst, "column": ["*"]}, channels=channels)
-        assert summary.status == "success" and summary.records_written == 3000, summary.error
-        results.append(pg_db.rows(f"SELECT * FROM {dst} ORDER BY id"))
-    assert results[0] == results[1] == rows
-
-
 def test_where_union_querysql_and_expressions(pg_db, sync):
-    a = make_table(pg_db, "(id int, v text)", [(i, f"a{i}") for i in range(1, 11)])
-    b = make_table(pg_db, "(id int, v text)", [(i, f"b{i}") for i in range(11, 16)])
-    dst = make_table(pg_db, "(id int, v text, n bigint, z text)")
+    a = pg_db.make_table("(id int, v text)", [(i, f"a{i}") for i in range(1, 11)])
+    b = pg_db.make_table("(id int, v text)", [(i, f"b{i}") for i in range(11, 16)])
+    dst = pg_db.make_table("(id int, v text, n bigint, z text)")
     read = {"table": [a, b], "column": ["id", "v", "id * 10", "null"], "where": "id % 2 = 0"}
     assert sync(read, {"table": dst, "column": ["*"]}).status == "success"
     assert pg_db.rows(f"SELECT * FROM {dst} ORDER BY id") == [
         (i, f"{'a' if i <= 10 else 'b'}{i}", i * 10, None) for i in range(2, 16, 2)]
 
-    dst = make_table(pg_db, "(id int, v text, n bigint, z text)")
+    dst = pg_db.make_table("(id int, v text, n bigint, z text)")
     query = f"SELECT id, v || '!', 7, 'const' FROM {a} WHERE id <= 2;"
     summary = sync({"querySql": query, "table": ["ignored"]}, {"table": dst, "column": ["*"]})
     assert summary.status == "success", summary.error
@@ -226,7 +174,7 @@ def test_schema_qualified_tables(pg_db, sync):
 
 def test_introspection(pg_db):
     connector = get_connector("postgresql")
-    table = make_table(pg_db, "(id bigint PRIMARY KEY, amount numeric(18,4), note varchar(20))")
+    table = pg_db.make_table("(id bigint PRIMARY KEY, amount numeric(18,4), note varchar(20))")
     assert connector.test_connection(pg_db.datasource).startswith("PostgreSQL 1")
     url = DataSource("u", "postgresql", {"url": "postgresql://root@127.0.0.1:5432/test"})
     assert connector.test_connection(url).startswith("PostgreSQL")

@@ -147,13 +147,11 @@ _ACCEPTS = {"integer": ("integer",), "real": ("real", "integer"),
 def _storage_class(t: pa.DataType) -> str:
     if pa.types.is_integer(t) or pa.types.is_boolean(t):
         return "integer"
-    if pa.types.is_floating(t):
-        return "real"
+    if pa.types.is_floating(t) or pa.types.is_decimal(t):
+        return "real"  # NUMERIC affinity keeps decimals as REAL (or INTEGER) already
     if pa.types.is_binary(t):
         return "blob"
-    if pa.types.is_temporal(t):
-        return "text"  # SQLite's date functions keep dates and times as text
-    return "text"  # text, and decimals (exact as text, parsed at their precision)
+    return "text"  # text, and dates and times, which SQLite's date functions keep as text
 
 
 def _uniform(conn: sqlite3.Connection, sql: str, names: list[str], types: list[pa.DataType]) -> bool:
