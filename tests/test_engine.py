@@ -207,3 +207,26 @@ def test_a_failing_channel_stops_the_others_without_hanging(dbs, attempt):
                   setting={"speed": {"concurrent": 4}, "errorLimit": {"record": 0}})
     assert summary.status == "failed"
     assert "errorLimit.record = 0" in summary.error
+
+
+def test_sqlite_values_of_another_storage_class_are_read_exactly(tmp_path):
+    """SQLite lets a text sit in an INTEGER column: the fast reader must not turn it into
+    0; the rows from there on are read value by value, and the writer's cast makes the
+    odd one a dirty record."""
+    source, target = tmp_path / "s.db", tmp_path / "t.db"
+    with sqlite3.connect(source) as conn:
+        conn.execute("create table t (id integer, n integer, d date)")
+        conn.executemany("insert into t values (?, ?, ?)",
+                         [(i, None if i < 3000 else i, "2026-01-01") for i in range(5000)])
+        conn.execute("update t set n = 'not a number' where id = 4321")
+    with sqlite3.connect(target) as conn:
+        conn.execute("create table t (id integer, n integer, d date)")
+    lookup = {"src": DataSource("src", "sqlite", {"path": str(source)}),
+              "dst": DataSource("dst", "sqlite", {"path": str(target)})}
+    summary = run(lookup, reader={"fetchSize": 1000}, setting={"errorLimit": {"record": 1}})
+    assert summary.status == "success", summary.error
+    assert (summary.records_written, summary.dirty_records) == (4999, 1)
+    assert summary.dirty_samples[0]["record"]["n"] == "not a number"
+    with sqlite3.connect(target) as conn:
+        assert conn.execute("select count(*), sum(n), count(n), min(d) from t").fetchone() == (
+            4999, sum(range(3000, 5000)) - 4321, 1999, "2026-01-01")

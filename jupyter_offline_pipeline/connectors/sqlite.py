@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
+import adbc_driver_manager as adbc_manager
 import adbc_driver_sqlite.dbapi as adbc_sqlite
 import pyarrow as pa
 
@@ -74,16 +75,17 @@ class SQLiteDialect(Dialect):
 
 
 class SQLiteReader(SqlReader):
-    """Two paths. The fast one reads through ADBC in C; ADBC guesses each column's type
-    from the rows it sees first and fails when a later row differs, which SQLite's typing
-    allows, so it is taken only when every result column has a declared type and a scan
-    in SQLite finds no value of another storage class. The query then casts each column
-    to one storage class and starts with a typed sentinel row (dropped) that fixes the
-    types even when the first rows are NULL. Anything else takes the standard library
-    driver, value by value."""
+    """Two paths. The fast one reads through ADBC, in C. ADBC guesses each column's type
+    from the first rows it sees, so the query starts with a typed sentinel row (dropped)
+    that fixes the types even when the first real rows are NULL; a later value of another
+    storage class (SQLite's typing allows it) makes ADBC stop with a type mismatch, never
+    convert silently, and the rest of the task is then read by the standard library
+    driver, value by value, from the row where the fast path stopped (the same query
+    gives the same order on an unchanged database). A result column without a declared
+    type (an expression, a querySql) takes the slow path from the start."""
 
     dialect = SQLiteDialect
-    default_fetch_size = 16384  # the slow path makes Python tuples: keep batches small
+    ROWS_FETCH_SIZE = 16384  # the slow path makes Python tuples: keep its batches small
 
     def connect(self) -> sqlite3.Connection:
         return connect(datasource_required(self.datasource, "sqlite"))
@@ -92,32 +94,37 @@ class SQLiteReader(SqlReader):
         with closing(self.connect()) as conn:
             names = [d[0] for d in conn.execute(f"SELECT * FROM ({sql}) LIMIT 0").description]
             declared = self._declared_types(conn)
-            types = [declared.get(n.lower()) for n in names]
-            fast = None not in types and len(set(names)) == len(names) and _uniform(conn, sql, names, types)
-        batches = self._stream_adbc(sql, names, types) if fast else self._stream_rows(sql, types)
-        yield from batches
+        types = [declared.get(n.lower()) for n in names]
+        done = 0
+        if None not in types and len(set(names)) == len(names):
+            try:
+                for batch in self._stream_adbc(sql, names, types):
+                    yield batch
+                    done += batch.num_rows
+                return
+            except (adbc_manager.Error, OSError) as error:  # OSError: raised through the Arrow stream
+                if "Type mismatch" not in str(error):
+                    raise
+        yield from self._stream_rows(sql, types, offset=done)
 
     def _stream_adbc(self, sql: str, names: list[str], types: list[pa.DataType]) -> Iterator[pa.RecordBatch]:
         quoted = [SQLiteDialect.quote(n) for n in names]
-        classes = [_STORAGE[_storage_class(t)] for t in types]
-        sentinel = ", ".join(f"{literal} AS {q}" for (_, literal), q in zip(classes, quoted))
-        casts = ", ".join(f"CAST({q} AS {cls})" for (cls, _), q in zip(classes, quoted))
-        typed = f"SELECT {sentinel} UNION ALL SELECT {casts} FROM ({sql})"
+        sentinel = ", ".join(f"{_SENTINELS[_storage_class(t)]} AS {q}" for t, q in zip(types, quoted))
+        typed = f"SELECT {sentinel} UNION ALL SELECT {', '.join(quoted)} FROM ({sql})"
         with closing(adbc_sqlite.connect(self._path)) as conn, closing(conn.cursor()) as cursor:
             cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(self.fetch_size)})
             cursor.execute(typed)
-            first = True
-            for batch in cursor.fetch_record_batch():
-                if first:
-                    batch, first = batch.slice(1), False
+            for i, batch in enumerate(cursor.fetch_record_batch()):
+                batch = batch.slice(1) if i == 0 else batch
                 arrays = [cast_array(column, t) for column, t in zip(batch.columns, types)]
                 yield pa.RecordBatch.from_arrays(arrays, names=names)
 
-    def _stream_rows(self, sql: str, types: list[pa.DataType | None]) -> Iterator[pa.RecordBatch]:
+    def _stream_rows(self, sql: str, types: list[pa.DataType | None], offset: int = 0) -> Iterator[pa.RecordBatch]:
         with closing(self.connect()) as conn:
-            cursor = conn.execute(sql)
+            cursor = conn.execute(f"SELECT * FROM ({sql}) LIMIT -1 OFFSET {offset}" if offset else sql)
             names = [d[0] for d in cursor.description]
-            while rows := cursor.fetchmany(self.fetch_size):
+            size = int(self.parameter.get("fetchSize") or self.ROWS_FETCH_SIZE)
+            while rows := cursor.fetchmany(size):
                 arrays = [_to_arrow(values, t) for values, t in zip(zip(*rows), types)]
                 yield pa.RecordBatch.from_arrays(arrays, names=names)
 
@@ -136,34 +143,18 @@ class SQLiteReader(SqlReader):
         return types
 
 
-# the storage class each Arrow type is read as: (CAST target, typed sentinel literal)
-_STORAGE = {"integer": ("INTEGER", "0"), "real": ("REAL", "0.0"), "text": ("TEXT", "''"),
-            "blob": ("BLOB", "X''")}
-# the storage classes that convert to it without loss
-_ACCEPTS = {"integer": ("integer",), "real": ("real", "integer"),
-            "text": ("text", "integer", "real"), "blob": ("blob",)}
+# a literal of the storage class each Arrow type is read as: it fixes ADBC's guess
+_SENTINELS = {"integer": "0", "real": "0.0", "text": "''", "blob": "X''"}
 
 
 def _storage_class(t: pa.DataType) -> str:
     if pa.types.is_integer(t) or pa.types.is_boolean(t):
         return "integer"
     if pa.types.is_floating(t) or pa.types.is_decimal(t):
-        return "real"  # NUMERIC affinity keeps decimals as REAL (or INTEGER) already
+        return "real"  # NUMERIC affinity keeps decimals as REAL or INTEGER (read as REAL)
     if pa.types.is_binary(t):
         return "blob"
     return "text"  # text, and dates and times, which SQLite's date functions keep as text
-
-
-def _uniform(conn: sqlite3.Connection, sql: str, names: list[str], types: list[pa.DataType]) -> bool:
-    """True when no stored value would change in the cast to its column's storage class."""
-    checks = []
-    for name, t in zip(names, types):
-        allowed = ("null",) + _ACCEPTS[_storage_class(t)]
-        if pa.types.is_temporal(t):
-            allowed = ("null", "text")
-        checks.append(f"typeof({SQLiteDialect.quote(name)}) NOT IN ({', '.join(map(repr, allowed))})")
-    found = conn.execute(f"SELECT 1 FROM ({sql}) WHERE {' OR '.join(checks)} LIMIT 1").fetchone()
-    return found is None
 
 
 def _to_arrow(values: tuple, declared: pa.DataType | None) -> pa.Array:
