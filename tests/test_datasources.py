@@ -107,4 +107,15 @@ def test_store_migrates_an_empty_database_and_is_idempotent(tmp_path):
     Store(url)
     store = Store(url)  # a second open finds it at head and changes nothing
     with store.engine.connect() as conn:
-        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0001"
+        assert conn.execute(text("select version_num from alembic_version")).scalar() == head_revision()
+
+
+def head_revision() -> str:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from jupyter_offline_pipeline.store.database import MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(config).get_current_head()

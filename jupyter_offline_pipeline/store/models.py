@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, DateTime, Integer, LargeBinary, String
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -30,3 +30,123 @@ class DataSourceRow(Base):
     owner: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class GrantRow(Base):
+    """A user's ``read`` (sync-read) or ``write`` (sync-write) right on a data source."""
+
+    __tablename__ = "datasource_grants"
+    __table_args__ = (UniqueConstraint("datasource_id", "user", "permission"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    datasource_id: Mapped[int] = mapped_column(ForeignKey("datasources.id", ondelete="CASCADE"))
+    user: Mapped[str] = mapped_column(String(128))
+    permission: Mapped[str] = mapped_column(String(8))  # read | write
+    granted_by: Mapped[str] = mapped_column(String(128))
+    granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PermissionRequestRow(Base):
+    """A user asks a data source's owner for a permission; the owner grants or refuses."""
+
+    __tablename__ = "permission_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    datasource_id: Mapped[int] = mapped_column(ForeignKey("datasources.id", ondelete="CASCADE"))
+    user: Mapped[str] = mapped_column(String(128))
+    permission: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(String(1000), default="")
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|granted|refused
+    decided_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ProjectRow(Base):
+    """``basic``: a submit is scheduled at once; ``dev_prod``: a submit waits to be published."""
+
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    mode: Mapped[str] = mapped_column(String(16), default="basic")
+    description: Mapped[str] = mapped_column(String(1000), default="")
+    owner: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class FolderRow(Base):
+    """A directory of a project's Batch Pipeline tree; the root one has no parent."""
+
+    __tablename__ = "folders"
+    __table_args__ = (UniqueConstraint("project_id", "parent_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("folders.id"), nullable=True)
+    name: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TaskRow(Base):
+    """An offline script task: its draft script and schedule configuration, and where the
+    submitted versions stand (``status``: draft | submitted | to_publish | published)."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    folder_id: Mapped[int] = mapped_column(ForeignKey("folders.id"))
+    name: Mapped[str] = mapped_column(String(64))
+    schedule_type: Mapped[str] = mapped_column(String(16))  # recurring | manual
+    description: Mapped[str] = mapped_column(String(1000), default="")
+    source_type: Mapped[str] = mapped_column(String(32))
+    source_datasource: Mapped[str] = mapped_column(String(128))
+    target_type: Mapped[str] = mapped_column(String(32))
+    target_datasource: Mapped[str] = mapped_column(String(128))
+    script: Mapped[str] = mapped_column(Text, default="")
+    schedule: Mapped[dict] = mapped_column(JSON, default=dict)
+    owner: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)  # a dev_prod deletion waits to be published
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class VersionRow(Base):
+    """An immutable submitted version. ``published_at`` is set when it goes to production
+    (at once in a basic project); production runs the newest published version."""
+
+    __tablename__ = "task_versions"
+    __table_args__ = (UniqueConstraint("task_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    script: Mapped[str] = mapped_column(Text)
+    schedule: Mapped[dict] = mapped_column(JSON, default=dict)
+    remarks: Mapped[str] = mapped_column(String(128))
+    author: Mapped[str] = mapped_column(String(128))
+    change: Mapped[str] = mapped_column(String(16), default="update")  # create | update | delete
+    checks: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    published_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class LineageRow(Base):
+    """One column-level edge of a version: source table.column -> target table.column
+    (columns NULL for a table-level edge)."""
+
+    __tablename__ = "lineage"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("task_versions.id", ondelete="CASCADE"))
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    source_datasource: Mapped[str] = mapped_column(String(128))
+    source_table: Mapped[str] = mapped_column(String(256))
+    source_column: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    target_datasource: Mapped[str] = mapped_column(String(128))
+    target_table: Mapped[str] = mapped_column(String(256))
+    target_column: Mapped[str | None] = mapped_column(String(256), nullable=True)
