@@ -15,11 +15,13 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .connectors import ConnectorError, get_connector, load_plugins
+from .connectors import ConnectorError, load_plugins
 from .script import ScriptError, validate_script
 from .script.datax import convert_datax
 from .script.params import ParamContext, ParameterError, parse_assignments, parse_bizdate
 from .script.template import dump_script, script_template
+from .service.errors import ServiceError
+from .service.users import User
 
 
 class UsageError(Exception):
@@ -36,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         for diagnostic in error.diagnostics:
             print(diagnostic.format(), file=sys.stderr)
         return 1
-    except (UsageError, ConnectorError, ParameterError, ValueError) as error:
+    except (UsageError, ConnectorError, ParameterError, ServiceError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -44,8 +46,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def acting_user() -> str:
-    return os.environ.get("JUPYTERHUB_USER") or getpass.getuser()
+def acting_user() -> User:
+    """The command line's user administers their own local store."""
+    return User(os.environ.get("JUPYTERHUB_USER") or getpass.getuser(), is_admin=True)
 
 
 # --- commands -------------------------------------------------------------------------
@@ -98,13 +101,13 @@ def cmd_datasource_add(args) -> int:
         kind, params = args.type, _assignments(args.param)
     if not kind:
         raise UsageError("--type is required with --param")
-    info = _datasources(args).add(args.name, kind, params, acting_user(), args.description or "")
+    info = _datasources(args).add(acting_user(), args.name, kind, params, args.description or "")
     print(f"added data source {info.name!r} ({info.type})")
     return 0
 
 
 def cmd_datasource_list(args) -> int:
-    infos = _datasources(args).list()
+    infos = _datasources(args).list(acting_user())
     if args.json:
         print(json.dumps([i.to_dict() for i in infos], indent=2))
         return 0
@@ -117,7 +120,7 @@ def cmd_datasource_list(args) -> int:
 
 def cmd_datasource_test(args) -> int:
     try:
-        print(f"{args.name}: OK, {_datasources(args).test(args.name)}")
+        print(f"{args.name}: OK, {_datasources(args).test(acting_user(), args.name)}")
         return 0
     except ConnectorError as error:
         print(f"{args.name}: FAILED, {error}", file=sys.stderr)
@@ -125,7 +128,7 @@ def cmd_datasource_test(args) -> int:
 
 
 def cmd_datasource_remove(args) -> int:
-    _datasources(args).remove(args.name)
+    _datasources(args).remove(acting_user(), args.name)
     print(f"removed data source {args.name!r}")
     return 0
 
@@ -187,8 +190,7 @@ def _datasources(args):
 
 
 def _columns(args, datasource: str, table: str) -> list[str]:
-    resolved = _datasources(args).resolve(datasource)
-    return [name for name, _ in get_connector(resolved.type).list_columns(resolved, table)]
+    return [column["name"] for column in _datasources(args).columns(acting_user(), datasource, table)]
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -11,7 +11,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from .script.params import ParamContext
-from .service import DataSourceError, DataSourceService
+from .service import DataSourceService
+from .service.errors import Conflict
+from .service.users import User
 
 DEMO_ROWS = 100_000
 SHOP, WAREHOUSE = "demo_shop", "demo_warehouse"
@@ -36,7 +38,7 @@ DEMO_SCRIPT = """{
 """
 
 
-def run_demo(service: DataSourceService, folder: Path, user: str) -> int:
+def run_demo(service: DataSourceService, folder: Path, user: User) -> int:
     from .engine import prepare_job, run_job
     from .progress import ProgressBar
 
@@ -58,10 +60,10 @@ def run_demo(service: DataSourceService, folder: Path, user: str) -> int:
     return 0 if summary.status == "success" else 1
 
 
-def _register(service: DataSourceService, name: str, kind: str, path: Path, user: str) -> None:
+def _register(service: DataSourceService, name: str, kind: str, path: Path, user: User) -> None:
     try:
-        service.add(name, kind, {"path": str(path)}, user, "created by jupyter pipeline demo")
-    except DataSourceError:
+        service.add(user, name, kind, {"path": str(path)}, "created by jupyter pipeline demo")
+    except Conflict:
         pass  # already registered by an earlier demo run
 
 

@@ -204,3 +204,41 @@ def run_sync():
         return run_job(Job(script, lookup.__getitem__))
 
     return run
+
+
+# --- the Jupyter server extension: pytest-jupyter's server, acting users by header -------
+
+from jupyter_server.auth import IdentityProvider  # noqa: E402
+from jupyter_server.auth import User as JupyterUser  # noqa: E402
+
+pytest_plugins = ("pytest_jupyter.jupyter_server",)
+
+TEST_USER_HEADER = "X-Pipeline-Test-User"
+TEST_ENCRYPTION_KEY = "aWbrMRY3uEqsjM5ygpSS1Tbtq6iuhGxFGtPtbNJaQ38="  # a fixed Fernet key
+
+
+class HeaderIdentityProvider(IdentityProvider):
+    """Token-authenticated requests act as the user named in a header (``alice`` by
+    default), so one test can play several users; without the token there is no user."""
+
+    async def get_user(self, handler):
+        if await super()._get_user(handler) is None:
+            return None
+        return JupyterUser(handler.request.headers.get(TEST_USER_HEADER, "alice"))
+
+
+@pytest.fixture
+def jp_server_config(tmp_path):
+    return {
+        "ServerApp": {
+            "jpserver_extensions": {"jupyter_offline_pipeline": True, "jupyter_server_terminals": False},
+            "allow_root": True,
+            "allow_unauthenticated_access": False,
+            "identity_provider_class": HeaderIdentityProvider,
+        },
+        "OfflinePipelineApp": {
+            "db_url": f"sqlite:///{tmp_path / 'pipeline.db'}",
+            "encryption_key": TEST_ENCRYPTION_KEY,
+            "admin_users": {"root-admin"},
+        },
+    }

@@ -8,7 +8,6 @@ parameters, bind connectors. Anything wrong raises ``ScriptError`` with diagnost
 from __future__ import annotations
 
 from collections.abc import Callable
-
 from typing import TYPE_CHECKING
 
 from ..connectors import DataSource

@@ -1,0 +1,5 @@
+"""The Jupyter server extension: REST handlers over the services, and the OpenAPI document."""
+
+from .extension import OfflinePipelineApp
+
+__all__ = ["OfflinePipelineApp"]

@@ -1,0 +1,141 @@
+"""The store's migrations, on SQLite and on the real PostgreSQL: from nothing and from
+revision 0001 (with data in it) to head, down to base and back, and the data source
+service on a PostgreSQL store."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from cryptography.fernet import Fernet
+from sqlalchemy import inspect, text
+
+from jupyter_offline_pipeline.crypto import SecretBox
+from jupyter_offline_pipeline.service import DataSourceService
+from jupyter_offline_pipeline.service.errors import Forbidden, NotFound
+from jupyter_offline_pipeline.service.users import User
+from jupyter_offline_pipeline.store import DataSourceRow, Store
+from jupyter_offline_pipeline.store.database import MIGRATIONS
+from jupyter_offline_pipeline.store.models import Base
+
+ALICE, BOB = User("alice"), User("bob")
+TABLES = set(Base.metadata.tables)
+
+
+def config() -> Config:
+    result = Config()
+    result.set_main_option("script_location", str(MIGRATIONS))
+    return result
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(config()).get_current_head()
+
+
+def alembic(url: str, action, revision: str) -> None:
+    """``command.upgrade`` or ``command.downgrade`` on the store's own engine."""
+    store = Store(url, migrate=False)
+    settings = config()
+    with store.engine.begin() as connection:
+        settings.attributes["connection"] = connection
+        action(settings, revision)
+    store.engine.dispose()
+
+
+def tables(store: Store) -> set[str]:
+    return set(inspect(store.engine).get_table_names()) - {"alembic_version"}
+
+
+def revision(store: Store) -> str | None:
+    with store.engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+@pytest.fixture
+def pg_url(pg_db):
+    """A scratch PostgreSQL database, dropped after the test; ``pg_db`` skips (or fails with
+    CI=true) when the server is down."""
+    name = f"pipeline_store_test_{uuid.uuid4().hex[:12]}"
+    pg_db.execute(f"CREATE DATABASE {name}")
+    yield f"postgresql://root@127.0.0.1:5432/{name}"
+    pg_db.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """An empty database of each kind."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    return request.getfixturevalue("pg_url")
+
+
+def test_an_empty_database_migrates_to_head_matching_the_models(db_url):
+    store = Store(db_url)
+    assert revision(store) == head_revision()
+    assert tables(store) == TABLES
+    with store.engine.connect() as conn:  # what the migrations built is what the models declare
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    Store(db_url)  # a second open finds it at head and changes nothing
+    assert revision(store) == head_revision()
+
+
+def test_revision_0001_with_a_data_source_migrates_to_head_and_keeps_it(db_url):
+    alembic(db_url, command.upgrade, "0001")
+    box = SecretBox(Fernet.generate_key())
+    old = Store(db_url, migrate=False)
+    assert tables(old) == {"datasources"}
+    now = datetime.now(timezone.utc)
+    with old.engine.begin() as conn:
+        conn.execute(DataSourceRow.__table__.insert().values(
+            name="legacy", type="postgresql", description="", owner="alice", created_at=now, updated_at=now,
+            params={"host": "h", "port": 5432, "database": "d", "user": "u"}, secret=box.seal({"password": "pw"})))
+    old.engine.dispose()
+
+    store = Store(db_url)
+    assert revision(store) == head_revision() and tables(store) == TABLES
+    service = DataSourceService(store, box)
+    assert service.get(ALICE, "legacy").params["password"] == "******"
+    assert service.resolve("legacy").params["password"] == "pw"
+    service.grant(ALICE, "legacy", "bob", "read")  # the new tables work with the old row
+    assert service.can_use(BOB, "legacy", "read")
+    store.engine.dispose()
+
+
+def test_downgrade_to_base_and_up_again(db_url):
+    Store(db_url).engine.dispose()
+    alembic(db_url, command.downgrade, "0001")
+    assert tables(Store(db_url, migrate=False)) == {"datasources"}
+    alembic(db_url, command.downgrade, "base")
+    store = Store(db_url, migrate=False)
+    assert tables(store) == set() and revision(store) is None
+    store.migrate()
+    assert tables(store) == TABLES and revision(store) == head_revision()
+    store.engine.dispose()
+
+
+def test_the_data_source_service_on_a_postgresql_store(pg_url, tmp_path):
+    store = Store(pg_url)
+    service = DataSourceService(store, SecretBox(Fernet.generate_key()))
+    service.add(ALICE, "files", "csv", {"path": str(tmp_path)})
+    service.add(ALICE, "pg", "postgresql", {"host": "127.0.0.1", "database": "test", "user": "root",
+                                            "password": "secret"})
+    with pytest.raises(NotFound):
+        service.get(BOB, "pg")
+    request = service.request_permission(BOB, "pg", "read", "reports")
+    service.decide(ALICE, request.id, True)
+    assert [(i.name, i.permissions) for i in service.list(BOB)] == [("pg", ["read"])]
+    assert service.test(BOB, "pg").startswith("PostgreSQL")
+    with pytest.raises(Forbidden):
+        service.remove(BOB, "pg")
+    service.remove(ALICE, "pg")  # the database cascades to its grants and requests
+    with store.engine.connect() as conn:
+        assert conn.execute(text("select count(*) from datasource_grants")).scalar() == 0
+        assert conn.execute(text("select count(*) from permission_requests")).scalar() == 0
+    assert [i.name for i in service.list(ALICE)] == ["files"]
+    store.engine.dispose()
