@@ -205,18 +205,20 @@ class ProjectService:
 # --- shared with the task service -------------------------------------------------------------
 
 
-def project_row(session: Session, project_id: int) -> ProjectRow:
-    row = session.get(ProjectRow, project_id)
+def existing(session: Session, model: type, key: int, what: str):
+    """The row of ``model`` with primary key ``key``, or NotFound naming it."""
+    row = session.get(model, key)
     if row is None:
-        raise NotFound(f"project {project_id} does not exist")
+        raise NotFound(f"{what} {key} does not exist")
     return row
+
+
+def project_row(session: Session, project_id: int) -> ProjectRow:
+    return existing(session, ProjectRow, project_id, "project")
 
 
 def folder_row(session: Session, folder_id: int) -> FolderRow:
-    row = session.get(FolderRow, folder_id)
-    if row is None:
-        raise NotFound(f"folder {folder_id} does not exist")
-    return row
+    return existing(session, FolderRow, folder_id, "folder")
 
 
 def root_folder(session: Session, project_id: int) -> FolderRow:

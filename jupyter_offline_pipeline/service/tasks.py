@@ -25,7 +25,7 @@ from ..store import Store
 from ..store.models import ProjectRow, TaskRow
 from .datasources import DataSourceService
 from .errors import Conflict, Forbidden, InvalidInput, Issue, NotFound
-from .projects import folder_row, iso, length_problem, project_row, root_folder
+from .projects import existing, folder_row, iso, length_problem, project_row, root_folder
 from .schedule import ScheduleConfig, default_schedule, schedule_issues
 from .users import User
 
@@ -195,10 +195,7 @@ class TaskService:
 
 
 def task_row(session: Session, task_id: int) -> TaskRow:
-    row = session.get(TaskRow, task_id)
-    if row is None:
-        raise NotFound(f"task {task_id} does not exist")
-    return row
+    return existing(session, TaskRow, task_id, "task")
 
 
 def _flush_unique(session: Session, name: str) -> None:
