@@ -377,3 +377,17 @@ def _fuzz(url: str, headers: dict[str, str]) -> list[str]:
         except Exception as error:  # noqa: BLE001 - collect every operation's failure
             failures.append(f"{operation.method.upper()} {operation.path}: {str(error)[:800]}")
     return failures
+
+
+async def test_validate_reports_a_missing_table_at_its_line(api, orders_db):
+    await add_sources(api, orders_db)
+    script = json.dumps({"type": "job", "version": "2.0", "steps": [
+        {"stepType": "sqlite", "category": "reader", "name": "Reader",
+         "parameter": {"datasource": "lite", "table": ["no_such_table"], "column": ["id"]}},
+        {"stepType": "sqlite", "category": "writer", "name": "Writer",
+         "parameter": {"datasource": "lite", "table": "orders", "column": ["id"]}}]}, indent=2)
+    code, body = await api("POST", "/validate", {"script": script, "parameters": []})
+    assert code == 200
+    assert [(d["severity"], d["pointer"], d["line"], d["column"]) for d in body["diagnostics"]] == [
+        ("error", "/steps/0/parameter/table/0", 12, 11)]
+    assert "source table 'no_such_table' of data source 'lite' does not exist" in body["diagnostics"][0]["message"]

@@ -175,6 +175,15 @@ def test_schema_check_missing_source_table(service, store, basic):
     assert "does not exist" in messages(result, "schema")
 
 
+def test_schema_check_fails_when_a_server_cannot_be_reached(service, store, basic, datasources):
+    """The editor only warns; a submit must have seen the tables."""
+    datasources.add(ALICE, "far", "postgresql", {"host": "127.0.0.1", "port": 1, "database": "d", "user": "u"})
+    task = make_task(store, basic, text=script(source=("postgresql", "far")), source=("postgresql", "far"))
+    result = service.submit(ALICE, task, "load", confirm_warnings=True)
+    assert (result.status, statuses(result)["schema"]) == ("failed", "fail")
+    assert "far" in messages(result, "schema")
+
+
 def test_schema_check_missing_columns(service, store, basic):
     task = make_task(store, basic, text=script({"column": ["id", "amount * 2", "nope"]},
                                                {"column": ["id", "amount", "missing"]}))

@@ -17,22 +17,21 @@ from typing import Any
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
-from sqlalchemy import select
 from tornado import web
 
 from ..connectors import ConnectorError
 from ..crypto import SecretBox
-from ..script import ScriptError, script_json_schema, validate_script
+from ..script import ScriptError, script_json_schema
 from ..service.datasources import DataSourceService, parse_url
-from ..service.errors import InvalidInput, Issue, NotFound, ServiceError
-from ..service.lineage import lineage_graph, openlineage_event
+from ..service.errors import InvalidInput, Issue, ServiceError
+from ..service.lineage import lineage_graph, openlineage_for
 from ..service.projects import ProjectService
 from ..service.schedule import schedule_json_schema
 from ..service.submit import SubmitService
 from ..service.tasks import TaskService
 from ..service.users import User
+from ..service.validation import ScriptValidator
 from ..store import Store
-from ..store.models import LineageRow, TaskRow, VersionRow
 
 API = "/pipeline/api"
 SETTINGS_KEY = "offline_pipeline"
@@ -47,6 +46,7 @@ class Pipeline:
     projects: ProjectService
     tasks: TaskService
     submit: SubmitService
+    validator: ScriptValidator
     admin_users: frozenset[str]
     mode: str  # of projects created without one
     local_user: str | None  # a shared-token server's one user; None: names come from Jupyter
@@ -57,7 +57,7 @@ class Pipeline:
         datasources = DataSourceService(store, secrets)
         return cls(store=store, datasources=datasources, projects=ProjectService(store),
                    tasks=TaskService(store, datasources), submit=SubmitService(store, datasources),
-                   **options)
+                   validator=ScriptValidator(datasources), **options)
 
 
 def endpoint(method: Callable) -> Callable:
@@ -196,16 +196,19 @@ class ScriptSchemaHandler(PipelineHandler):
 
 
 class ValidateHandler(PipelineHandler):
-    """Live validation for the editor: every diagnostic, data sources checked for type."""
+    """Live validation for the editor: every diagnostic, the catalog's (permissions,
+    tables, columns) included; introspection runs off the event loop."""
 
     @endpoint
     async def post(self) -> None:
         body = self.body()
         script = self.field(body, "script", str)
         parameters = self.field(body, "parameters", (dict, list), None)
-        names = None if parameters is None else [str(name) for name in parameters]
-        diagnostics = await self.call(validate_script, script, defined_parameters=names,
-                                      datasource_type=self.pipeline.datasources.type_of)
+        if isinstance(parameters, dict):  # names and values: the values resolve table names
+            parameters = {str(name): str(value) for name, value in parameters.items()}
+        elif parameters is not None:
+            parameters = [str(name) for name in parameters]
+        diagnostics = await self.call(self.pipeline.validator.validate, self.user, script, parameters)
         self.reply({"diagnostics": diagnostics})
 
 
@@ -558,23 +561,8 @@ class OpenLineageHandler(PipelineHandler):
 
     @endpoint
     async def get(self, task_id: str) -> None:
-        self.reply(await self.call(_openlineage, self.pipeline.store, int(task_id), self.int_argument("version")))
-
-
-def _openlineage(store: Store, task_id: int, number: int | None) -> dict[str, Any]:
-    """Loads the rows ``openlineage_event`` takes (no service offers them yet)."""
-    with store.session() as session:
-        task = session.get(TaskRow, task_id)
-        if task is None:
-            raise NotFound(f"task {task_id} does not exist")
-        query = select(VersionRow).where(VersionRow.task_id == task_id)
-        query = query.where(VersionRow.number == number) if number is not None else query
-        version = session.scalar(query.order_by(VersionRow.number.desc()).limit(1))
-        if version is None:
-            raise NotFound(f"task {task_id} has no version {number}" if number else
-                           f"task {task.name!r} was never submitted: it has no lineage yet")
-        edges = session.scalars(select(LineageRow).where(LineageRow.version_id == version.id)).all()
-        return openlineage_event(task, version, edges)
+        self.reply(await self.call(openlineage_for, self.pipeline.store, int(task_id),
+                                   self.int_argument("version")))
 
 
 # --- routes -----------------------------------------------------------------------------

@@ -92,10 +92,15 @@ def paths() -> dict[str, dict[str, Any]]:
         "/schemas/schedule": {"get": op("The schedule configuration's JSON Schema",
                                         returns={"type": "object"}, tag=DOC)},
         "/validate": {"post": op(
-            "Every diagnostic of a script, data sources checked against the catalog",
+            "Every diagnostic of a script, checked against the catalog: data sources the user "
+            "may not read or write, tables and columns that do not exist, reader and writer column "
+            "counts that differ (errors, source catalog); a data source that cannot be inspected "
+            "is a warning",
             body=obj(["script"], script={"type": "string", "description": "The script's text."},
                      parameters={"description": "Custom parameter names (or name: value); "
-                                 "when given, undefined ${...} references are errors.",
+                                 "when given, undefined ${...} references are errors. Values resolve "
+                                 "table names for a sample business date; a table name that does not "
+                                 "resolve is not looked up.",
                                  "oneOf": [array(STRING), {"type": "object"}]}),
             returns=obj(["diagnostics"], diagnostics=array(ref("Diagnostic"))), tag=DOC)},
         "/datasource-types": {"get": op(

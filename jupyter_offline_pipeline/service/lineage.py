@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 
 from ..store import Store
 from ..store.models import LineageRow, TaskRow, VersionRow
+from .errors import NotFound
 
 # step type -> sqlglot dialect; other relational types parse with sqlglot's default
 DIALECTS = {"mysql": "mysql", "postgresql": "postgres", "sqlite": "sqlite", "duckdb": "duckdb"}
@@ -334,3 +335,19 @@ def _output(datasource: str, table: str, edges: list) -> dict[str, Any]:
              "_schemaURL": f"{_SPEC}/facets/1-1-0/ColumnLineageDatasetFacet.json",
              "fields": fields}
     return {"namespace": datasource, "name": table, "facets": {"columnLineage": facet}}
+
+
+def openlineage_for(store: Store, task_id: int, version: int | None = None) -> dict[str, Any]:
+    """The stored lineage of a task's version (the newest by default) as an OpenLineage event."""
+    with store.session() as session:
+        task = session.get(TaskRow, task_id)
+        if task is None:
+            raise NotFound(f"task {task_id} does not exist")
+        query = select(VersionRow).where(VersionRow.task_id == task_id)
+        query = query.where(VersionRow.number == version) if version is not None else query
+        row = session.scalar(query.order_by(VersionRow.number.desc()).limit(1))
+        if row is None:
+            raise NotFound(f"task {task_id} has no version {version}" if version is not None else
+                           f"task {task.name!r} was never submitted: it has no lineage yet")
+        edges = session.scalars(select(LineageRow).where(LineageRow.version_id == row.id)).all()
+        return openlineage_event(task, row, edges)

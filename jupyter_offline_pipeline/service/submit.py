@@ -13,33 +13,20 @@ from __future__ import annotations
 import difflib
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..connectors import get_connector
-from ..connectors.base import first_line
 from ..script import has_errors, parse_script, validate_script
-from ..script.params import ParamContext, ParameterError, resolve
+from ..script.params import ParameterError, resolve
 from ..store import Store
 from ..store.models import LineageRow, ProjectRow, TaskRow, VersionRow, utcnow
 from .datasources import DataSourceService
 from .errors import Conflict, Forbidden, InvalidInput, Issue, NotFound
-from .lineage import (
-    FILE_TYPES,
-    Edge,
-    current_edges,
-    current_versions,
-    extract_lineage,
-    reader_outputs,
-    referenced_columns,
-    source_tables,
-    target_table,
-    writer_columns,
-)
+from .lineage import Edge, current_edges, current_versions, extract_lineage, target_table
 from .users import User
+from .validation import Finding, SchemaCheck, permission_findings, placed, reader_and_writer, sample_context
 
 MAX_REMARKS = 128
 CHECKS = ("configuration", "permission", "schema", "table_duplication", "dependency")
@@ -70,6 +57,15 @@ class SubmitResult:
 def _result(name: str, failures: list[str], warning: bool = False) -> CheckResult:
     status = "pass" if not failures else "warning" if warning else "fail"
     return CheckResult(name, status, failures)
+
+
+def _found(name: str, text: str, findings: list[Finding], strict: bool = False) -> CheckResult:
+    """A check of the catalog's findings, as severe as its worst one (any one, when
+    ``strict``), each placed in ``text``."""
+    severities = {finding.severity for finding in findings}
+    status = "fail" if "error" in severities or (strict and findings) else "warning" if severities else "pass"
+    return CheckResult(name, status, [finding.message for finding in findings],
+                       [diagnostic.to_dict() for diagnostic in placed(text, findings)])
 
 
 class SubmitService:
@@ -175,24 +171,16 @@ class SubmitService:
                 .order_by(VersionRow.number.desc()).limit(1))
             return _version_view(row) if row and row.change != "delete" else None
 
-    # --- introspection ------------------------------------------------------------------
-
-    def columns_of(self, step_type: str, datasource: str, table: str) -> list[str]:
-        """The column names of a table (or file), read from the data source; raises on any
-        failure (no such table, no connection) with the driver's reason."""
-        source = self.datasources.resolve(datasource) if datasource else None
-        return [name for name, _ in get_connector(step_type).list_columns(source, table)]
-
 
 class _Checks:
     """One submit's five checks; each sees what the earlier ones found."""
 
     def __init__(self, service: SubmitService, user: User, task: TaskRow, project: ProjectRow):
         self.service, self.user, self.task, self.project = service, user, task, project
+        self.steps: tuple[tuple[str, dict[str, Any]], ...] = ()  # (pointer, step): reader, writer
         self.reader: dict[str, Any] = {}
         self.writer: dict[str, Any] = {}
         self.edges: list[Edge] = []
-        self._columns: dict[tuple[str, str], list[str] | Exception] = {}
 
     def configuration(self) -> CheckResult:
         """The draft validates, and resolves for a sample business date (yesterday)."""
@@ -203,34 +191,25 @@ class _Checks:
         if has_errors(diagnostics):
             messages = [d.message for d in diagnostics if d.severity == "error"]
             return CheckResult("configuration", "fail", messages, found)
-        context = ParamContext.for_bizdate(date.today() - timedelta(days=1), project=self.project.name,
-                                           task_id=str(self.task.id), custom=custom)
+        context = sample_context(custom, project=self.project.name, task_id=str(self.task.id))
         try:
             script = resolve(parse_script(self.task.script, **known).to_dict(), context)
         except ParameterError as error:
             return CheckResult("configuration", "fail", [f"parameter ${{{error.name}}}: {error}"], found)
-        self.reader, self.writer = (next(s for s in script["steps"] if s["category"] == c)
-                                    for c in ("reader", "writer"))
+        self.steps = reader_and_writer(script)
+        self.reader, self.writer = (step for _, step in self.steps)
         return CheckResult("configuration", "pass", [], found)
 
     def permission(self) -> CheckResult:
-        can_use = self.service.datasources.can_use
-        failures = [f"you may not {verb} data source '{name}': ask its owner for the {verb} permission"
-                    for verb, step in (("read", self.reader), ("write", self.writer))
-                    if (name := step["parameter"].get("datasource"))
-                    and not can_use(self.user, name, verb)]
-        return _result("permission", failures)
+        findings = permission_findings(self.service.datasources, self.user, self.steps)
+        return _found("permission", self.task.script, findings)
 
     def schema(self) -> CheckResult:
-        failures = self._source_failures() + self._target_failures()
-        if not failures:
-            outputs = reader_outputs(self.reader, self._known_columns)
-            columns = writer_columns(self.writer, self._known_columns)
-            if outputs is not None and columns is not None and len(outputs) != len(columns):
-                failures.append(f"the reader yields {len(outputs)} columns but the writer "
-                                f"writes {len(columns)}: the counts must match")
-            self.edges = extract_lineage({"steps": [self.reader, self.writer]}, self._known_columns)
-        return _result("schema", failures)
+        check = SchemaCheck(self.service.datasources, self.user, *self.steps)
+        findings = check.findings()
+        self.edges = extract_lineage({"steps": [self.reader, self.writer]}, check.columns_of)
+        # the editor may warn that a server is out of reach; a submit must see the tables
+        return _found("schema", self.task.script, findings, strict=True)
 
     def table_duplication(self) -> CheckResult:
         target = self.writer["parameter"].get("datasource") or "", target_table(self.writer)
@@ -254,54 +233,6 @@ class _Checks:
             path = " -> ".join(f"'{names.get(task_id, task_id)}'" for task_id in cycle)
             failures.append(f"the upstream dependencies make a cycle: {path}")
         return _result("dependency", failures)
-
-    # --- the schema check's parts ---
-
-    def _source_failures(self) -> list[str]:
-        step, datasource = self.reader, self.reader["parameter"].get("datasource") or ""
-        failures = []
-        for table in source_tables(step):
-            columns = self._introspected(step["stepType"], datasource, table)
-            if isinstance(columns, Exception):
-                failures.append(f"source table '{table}' of data source '{datasource}': {first_line(columns)}")
-            elif not step["parameter"].get("querySql") and step["stepType"] not in FILE_TYPES:
-                failures += _missing(step, [c for c in step["parameter"]["column"] if c != "*"],
-                                     columns, f"source table '{table}'")
-        return failures
-
-    def _target_failures(self) -> list[str]:
-        step, datasource = self.writer, self.writer["parameter"].get("datasource") or ""
-        if step["stepType"] in FILE_TYPES:
-            return []  # a writer creates its file
-        table = target_table(step)
-        columns = self._introspected(step["stepType"], datasource, table)
-        if isinstance(columns, Exception):
-            return [f"target table '{table}' of data source '{datasource}': {first_line(columns)}"]
-        return _missing(step, [c for c in step["parameter"]["column"] if c != "*"],
-                        columns, f"target table '{table}'")
-
-    def _introspected(self, step_type: str, datasource: str, table: str) -> list[str] | Exception:
-        key = (datasource, table)
-        if key not in self._columns:
-            try:
-                self._columns[key] = self.service.columns_of(step_type, datasource, table)
-            except Exception as error:  # noqa: BLE001 - any driver failure is the user's message
-                self._columns[key] = error
-        return self._columns[key]
-
-    def _known_columns(self, datasource: str, table: str) -> list[str]:
-        """For lineage: a table's columns, [] when they cannot be read."""
-        target = (self.writer["parameter"].get("datasource") or "", target_table(self.writer))
-        step = self.writer if (datasource, table) == target else self.reader
-        columns = self._introspected(step["stepType"], datasource, table)
-        return [] if isinstance(columns, Exception) else columns
-
-
-def _missing(step: dict[str, Any], columns: list[str], existing: list[str], where: str) -> list[str]:
-    """The columns the step names (directly or inside expressions) that ``existing`` lacks."""
-    known = {name.lower() for name in existing}
-    referenced = dict.fromkeys(name for column in columns for name in referenced_columns(column, step))
-    return [f"column '{name}' does not exist in {where}" for name in referenced if name.lower() not in known]
 
 
 # --- the dependency graph -----------------------------------------------------------------
