@@ -391,3 +391,21 @@ async def test_validate_reports_a_missing_table_at_its_line(api, orders_db):
     assert [(d["severity"], d["pointer"], d["line"], d["column"]) for d in body["diagnostics"]] == [
         ("error", "/steps/0/parameter/table/0", 12, 11)]
     assert "source table 'no_such_table' of data source 'lite' does not exist" in body["diagnostics"][0]["message"]
+
+
+async def test_schedule_preview(api):
+    schedule = {"schedule": {"cycle": {"type": "week", "weekdays": [7], "time": "02:30"}, "timezone": "Europe/Berlin",
+                             "effective_from": "2030-03-24", "effective_to": "2030-04-07"}}
+    code, body = await api("POST", "/schedule/preview", {**schedule, "count": 5})
+    assert code == 200
+    assert body == {"runs": [  # 2030-03-31: clocks jump from 02:00 to 03:00, so 02:30 runs at 03:30
+        {"scheduled_time": "2030-03-24T02:30:00+01:00", "business_date": "2030-03-23"},
+        {"scheduled_time": "2030-03-31T03:30:00+02:00", "business_date": "2030-03-30"},
+        {"scheduled_time": "2030-04-07T02:30:00+02:00", "business_date": "2030-04-06"}]}
+    code, body = await api("POST", "/schedule/preview", {"schedule": {"cycle": {"type": "day"}}})
+    assert code == 200 and len(body["runs"]) == 10
+    assert await api("POST", "/schedule/preview", {}) == (200, {"runs": []})  # no cycle: a manual task
+    code, error = await api("POST", "/schedule/preview", {"schedule": {"cycle": {"type": "cron", "expression": "61 * * * *"}}})
+    assert code == 400 and error["issues"][0]["field"] == "schedule.cycle.expression"
+    code, error = await api("POST", "/schedule/preview", {**schedule, "count": 51})
+    assert code == 400 and error["issues"] == [{"field": "count", "message": "1 to 50"}]

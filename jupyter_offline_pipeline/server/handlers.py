@@ -17,6 +17,7 @@ from typing import Any
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
+from pydantic import ValidationError
 from tornado import web
 
 from ..connectors import ConnectorError
@@ -26,7 +27,8 @@ from ..service.datasources import DataSourceService, parse_url
 from ..service.errors import InvalidInput, Issue, ServiceError
 from ..service.lineage import lineage_graph, openlineage_for
 from ..service.projects import ProjectService
-from ..service.schedule import schedule_json_schema
+from ..scheduler.triggers import next_runs
+from ..service.schedule import ScheduleConfig, schedule_issues, schedule_json_schema
 from ..service.submit import SubmitService
 from ..service.tasks import TaskService
 from ..service.users import User
@@ -481,6 +483,23 @@ class TaskScheduleHandler(PipelineHandler):
                                    schedule=self.body()))
 
 
+class SchedulePreviewHandler(PipelineHandler):
+    """The next runs of a schedule configuration (the schedule PUT's body, plus ``count``),
+    for the form's preview before anything is saved."""
+
+    @endpoint
+    async def post(self) -> None:
+        body = self.body()
+        count = self.field(body, "count", int, 10)
+        if not 1 <= count <= 50:
+            raise InvalidInput("count must be 1 to 50", [Issue("count", "1 to 50")])
+        try:
+            config = ScheduleConfig.model_validate({k: v for k, v in body.items() if k != "count"})
+        except ValidationError as error:
+            raise InvalidInput("the schedule configuration is invalid", schedule_issues(error)) from None
+        self.reply({"runs": await self.call(next_runs, config, count)})  # a cron may search for years
+
+
 # --- submit, versions, publish --------------------------------------------------------------
 
 
@@ -610,6 +629,7 @@ ROUTES: list[tuple[str, type[PipelineHandler]]] = [
     ("/tasks/{task_id}", TaskHandler),
     ("/tasks/{task_id}/script", TaskScriptHandler),
     ("/tasks/{task_id}/schedule", TaskScheduleHandler),
+    ("/schedule/preview", SchedulePreviewHandler),
     ("/tasks/{task_id}/submit", SubmitHandler),
     ("/tasks/{task_id}/versions", VersionsHandler),
     ("/tasks/{task_id}/versions/{version}", VersionHandler),

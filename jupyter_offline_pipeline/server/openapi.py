@@ -198,6 +198,10 @@ def paths() -> dict[str, dict[str, Any]]:
         "/tasks/{task_id}/schedule": {"put": op(
             "Save the draft schedule configuration", body=ref("ScheduleConfig"),
             returns=ref("TaskDetail"), errors=(404,), tag=TASK)},
+        "/schedule/preview": {"post": op(
+            "The next runs of a schedule configuration, with their business dates (the day "
+            "before the scheduled day): the schedule PUT's body, plus count",
+            body=_preview_body(), returns=obj(["runs"], runs=array(ref("ScheduledRun"))), tag=TASK)},
         "/tasks/{task_id}/submit": {"post": op(
             "Submit: run the checks, then freeze the draft as a new version with its lineage",
             body=obj(["remarks"], remarks={**STRING, "maxLength": 128}, confirm_warnings=BOOLEAN),
@@ -229,6 +233,13 @@ def paths() -> dict[str, dict[str, Any]]:
             "A version's lineage as an OpenLineage RunEvent (the newest version by default)",
             query={"version": {**ID, "maximum": 10**9 - 1}}, returns={"type": "object"}, errors=(400, 404), tag=LIN)},
     }
+
+
+def _preview_body() -> dict[str, Any]:
+    schema = _rewritten({k: v for k, v in schedule_json_schema().items() if k not in ("$schema", "$defs")})
+    schema["properties"]["count"] = {"type": "integer", "minimum": 1, "maximum": 50, "default": 10,
+                                     "description": "How many runs, from now."}
+    return schema
 
 
 def components() -> dict[str, Any]:
@@ -305,6 +316,8 @@ def components() -> dict[str, Any]:
                        task_id=ID, script=STRING, schedule={"type": "object"}, checks=array(check)),
         "Pending": obj(["task_id", "task_name", *brief_version], task_id=ID, task_name=STRING, **brief_version),
         "LineageGraph": obj(["nodes", "edges"], nodes=array(node), edges=array(edge)),
+        "ScheduledRun": obj(["scheduled_time", "business_date"], scheduled_time=TIME,
+                            business_date={"type": "string", "format": "date"}),
     }
     hoist(schemas, "Script", script_json_schema())
     hoist(schemas, "ScheduleConfig", schedule_json_schema())

@@ -1,0 +1,1 @@
+"""The scheduler: when instances are due, and making them."""
