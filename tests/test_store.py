@@ -1,11 +1,11 @@
-"""The store's migrations, on SQLite and on the real PostgreSQL: from nothing and from
-revision 0001 (with data in it) to head, down to base and back, and the data source
-service on a PostgreSQL store."""
+"""The store's migrations, on SQLite and on the real PostgreSQL: from nothing, from
+revision 0001 and from 0002 (with data in them) to head, down to base and back, and the
+data source service on a PostgreSQL store."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import pytest
 from alembic import command
@@ -22,7 +22,8 @@ from jupyter_offline_pipeline.service.errors import Forbidden, NotFound
 from jupyter_offline_pipeline.service.users import User
 from jupyter_offline_pipeline.store import DataSourceRow, Store
 from jupyter_offline_pipeline.store.database import MIGRATIONS
-from jupyter_offline_pipeline.store.models import Base
+from jupyter_offline_pipeline.scheduler.instances import claim, create_due
+from jupyter_offline_pipeline.store.models import Base, FolderRow, ProjectRow, TaskRow, VersionRow
 
 ALICE, BOB = User("alice"), User("bob")
 TABLES = set(Base.metadata.tables)
@@ -107,8 +108,37 @@ def test_revision_0001_with_a_data_source_migrates_to_head_and_keeps_it(db_url):
     store.engine.dispose()
 
 
+def test_revision_0002_with_a_task_migrates_to_head_and_its_instances_run(db_url):
+    alembic(db_url, command.upgrade, "0002")
+    old = Store(db_url, migrate=False)
+    assert tables(old) == TABLES - {"instances", "instance_events"}
+    now = datetime.now(timezone.utc)
+    with old.engine.begin() as conn:
+        def add(row, **values):
+            return conn.execute(row.__table__.insert().values(created_at=now, **values)).inserted_primary_key[0]
+        project = add(ProjectRow, name="p", mode="basic", description="", owner="alice")
+        folder = add(FolderRow, project_id=project, name="/")
+        task = add(TaskRow, project_id=project, folder_id=folder, name="t", schedule_type="recurring",
+                   description="", source_type="csv", source_datasource="a", target_type="csv",
+                   target_datasource="b", script="{}", schedule={}, owner="alice", status="published",
+                   deleted=False, updated_at=now)
+        version = add(VersionRow, task_id=task, number=1, script="{}", schedule={}, remarks="v1",
+                      author="alice", change="create", checks=[], published_at=now)
+    old.engine.dispose()
+
+    store = Store(db_url)
+    assert revision(store) == head_revision() and tables(store) == TABLES
+    instance = {"task_id": task, "version_id": version, "kind": "recurring", "state": "waiting_resources",
+                "business_date": date(2026, 1, 1), "scheduled_time": now}
+    assert create_due(store, [instance, instance]) == 1  # the new unique index holds
+    assert [i.task_id for i in claim(store, "s", 5)] == [task]
+    store.engine.dispose()
+
+
 def test_downgrade_to_base_and_up_again(db_url):
     Store(db_url).engine.dispose()
+    alembic(db_url, command.downgrade, "0002")
+    assert tables(Store(db_url, migrate=False)) == TABLES - {"instances", "instance_events"}
     alembic(db_url, command.downgrade, "0001")
     assert tables(Store(db_url, migrate=False)) == {"datasources"}
     alembic(db_url, command.downgrade, "base")

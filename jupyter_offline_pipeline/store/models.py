@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text,
+                        TypeDecorator, UniqueConstraint, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -150,3 +151,68 @@ class LineageRow(Base):
     target_datasource: Mapped[str] = mapped_column(String(128))
     target_table: Mapped[str] = mapped_column(String(256))
     target_column: Mapped[str | None] = mapped_column(String(256), nullable=True)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes on every backend: SQLite stores the wall time without its offset
+    and hands back naive values, so everything is stored in UTC and read back as UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: give it a time zone")
+        return value.astimezone(timezone.utc) if value is not None else None
+
+    def process_result_value(self, value, dialect):
+        return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
+
+
+class InstanceRow(Base):
+    """One run of a task version for a business date. ``kind``: recurring | manual | backfill;
+    ``state``: see ``scheduler.instances.TRANSITIONS``. A scheduler owns a running instance
+    through ``claimed_by``; its worker's ``pid`` and ``heartbeat_at`` let a restart settle it."""
+
+    __tablename__ = "instances"
+    __table_args__ = (
+        # No business date of a task runs twice: one recurring instance per scheduled time
+        # (manual and backfill runs of the same date are the user's explicit choice).
+        Index("uq_instances_recurring", "task_id", "business_date", "scheduled_time", unique=True,
+              sqlite_where=text("kind = 'recurring'"), postgresql_where=text("kind = 'recurring'")),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("task_versions.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    business_date: Mapped[date] = mapped_column(Date, index=True)
+    scheduled_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(24), index=True, default="waiting_time")
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=1)
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    backfill_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    log_path: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    stats: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class InstanceEventRow(Base):
+    """One state change of an instance (``from_state`` NULL when it was created)."""
+
+    __tablename__ = "instance_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    from_state: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    to_state: Mapped[str] = mapped_column(String(24))
+    reason: Mapped[str] = mapped_column(String(1000), default="")

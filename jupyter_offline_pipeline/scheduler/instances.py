@@ -1,0 +1,142 @@
+"""Instances: the state machine, batched creation, claims and the settling of orphans.
+
+Every operation is safe with several schedulers on one store: creation skips what exists
+(the unique index on recurring instances), a claim takes each instance for one scheduler
+only, and every state change is recorded as an ``InstanceEventRow``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from ..service.errors import Conflict
+from ..store import Store
+from ..store.models import InstanceEventRow, InstanceRow, utcnow
+
+WAITING = ("waiting_time", "waiting_upstream", "waiting_resources")
+RERUNNABLE = ("success", "failed", "not_run", "killed")  # a rerun sends these back to waiting
+
+# state -> the states it may move to. A dry-run task succeeds (``dry_run``) and a paused one
+# fails at once, from any waiting state; ``not_run`` is an instance blocked by its upstream.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "waiting_time": frozenset({"waiting_upstream", "waiting_resources", "dry_run", "failed", "killed"}),
+    "waiting_upstream": frozenset({"waiting_resources", "not_run", "dry_run", "failed", "killed"}),
+    "waiting_resources": frozenset({"running", "dry_run", "failed", "killed"}),
+    "running": frozenset({"success", "failed", "killed"}),
+    "dry_run": frozenset(),
+    **{state: frozenset(WAITING) for state in RERUNNABLE},
+}
+STATES = frozenset(TRANSITIONS)
+FINISHED = frozenset({"success", "failed", "not_run", "dry_run", "killed"})
+ORPHANED = "scheduler stopped while it ran"
+
+
+def transition(session: Session, instance: InstanceRow, to_state: str, reason: str) -> None:
+    """Move ``instance`` to ``to_state`` and record why; ``Conflict`` if that move is illegal."""
+    if to_state not in TRANSITIONS.get(instance.state, ()):
+        raise Conflict(f"instance {instance.id} cannot go from {instance.state} to {to_state}")
+    now = utcnow()
+    session.add(InstanceEventRow(instance_id=instance.id, at=now, from_state=instance.state,
+                                 to_state=to_state, reason=reason))
+    instance.state = to_state
+    if to_state in FINISHED:
+        instance.finished_at = now
+    elif to_state in WAITING:  # a rerun: free the claim so a scheduler can take it again
+        instance.claimed_by = instance.pid = instance.heartbeat_at = instance.finished_at = None
+    elif to_state == "running":
+        instance.started_at = instance.heartbeat_at = now
+
+
+def create_due(store: Store, rows: Iterable[dict]) -> int:
+    """Insert many instances in one transaction, skipping any that already exist (a restart
+    or a second scheduler creating the same ones); returns how many were new."""
+    rows = list(rows)
+    if not rows:
+        return 0
+    with store.session() as session:
+        dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+        statement = (dialect.insert(InstanceRow).on_conflict_do_nothing()
+                     .returning(InstanceRow.id, InstanceRow.state))
+        created = session.execute(statement, rows).all()
+        if created:
+            now = utcnow()
+            session.execute(insert(InstanceEventRow), [
+                {"instance_id": id_, "at": now, "from_state": None, "to_state": state, "reason": "created"}
+                for id_, state in created])
+    return len(created)
+
+
+def claim(store: Store, scheduler_id: str, limit: int) -> list[InstanceRow]:
+    """Take up to ``limit`` queued instances (higher priority first, then earlier scheduled
+    time) and mark them running for ``scheduler_id``. One guarded UPDATE: PostgreSQL skips
+    rows another claimer has locked; SQLite takes its write lock before reading, so the
+    statement runs alone. Either way the WHERE re-checks that nobody took them first."""
+    if limit <= 0:
+        return []
+    queued = (InstanceRow.state == "waiting_resources", InstanceRow.claimed_by.is_(None))
+    pick = (select(InstanceRow.id).where(*queued)
+            .order_by(InstanceRow.priority.desc(), InstanceRow.scheduled_time, InstanceRow.id)
+            .limit(limit).with_for_update(skip_locked=True)  # FOR UPDATE is left out on SQLite
+            .cte("picked"))  # a CTE runs once: PostgreSQL may rerun an IN (subquery ... LIMIT)
+    now = utcnow()
+    with store.session() as session:
+        claimed = session.scalars(
+            update(InstanceRow).where(InstanceRow.id == pick.c.id, *queued)
+            .values(state="running", claimed_by=scheduler_id, started_at=now, heartbeat_at=now)
+            .returning(InstanceRow).execution_options(synchronize_session=False)).all()
+        session.add_all(InstanceEventRow(instance_id=i.id, at=now, from_state="waiting_resources",
+                                         to_state="running", reason=f"claimed by {scheduler_id}")
+                        for i in claimed)
+    return sorted(claimed, key=lambda i: (-i.priority, i.scheduled_time, i.id))
+
+
+def heartbeat(store: Store, instance_id: int, scheduler_id: str, pid: int | None = None) -> bool:
+    """Say the run is alive (and, the first time, which process runs it). False when the
+    instance is no longer this scheduler's running one (killed, settled): the run should stop."""
+    values = {"heartbeat_at": utcnow()} | ({"pid": pid} if pid is not None else {})
+    with store.session() as session:
+        result = session.execute(
+            update(InstanceRow).where(InstanceRow.id == instance_id, InstanceRow.state == "running",
+                                      InstanceRow.claimed_by == scheduler_id).values(**values))
+        return result.rowcount == 1
+
+
+def settle_orphans(store: Store, scheduler_id: str, stale_after: timedelta) -> list[int]:
+    """Fail the running instances nobody runs any more: any whose heartbeat is older than
+    ``stale_after``, and this scheduler's own whose process is gone (``scheduler_id`` names
+    a scheduler on this host, so its pids are this host's). Returns their ids."""
+    cutoff = utcnow() - stale_after
+    with store.session() as session:
+        running = session.scalars(
+            select(InstanceRow).where(InstanceRow.state == "running", or_(
+                InstanceRow.heartbeat_at.is_(None), InstanceRow.heartbeat_at < cutoff,
+                InstanceRow.claimed_by == scheduler_id))
+            .order_by(InstanceRow.id).with_for_update(skip_locked=True)).all()
+        orphans = [i for i in running if _stale(i, cutoff) or (i.claimed_by == scheduler_id and not _alive(i.pid))]
+        for instance in orphans:
+            transition(session, instance, "failed", ORPHANED)
+            instance.error = ORPHANED
+        return [i.id for i in orphans]
+
+
+def _stale(instance: InstanceRow, cutoff: datetime) -> bool:
+    return instance.heartbeat_at is None or instance.heartbeat_at < cutoff
+
+
+def _alive(pid: int | None) -> bool:
+    """True while process ``pid`` exists here; no pid yet means a worker is still starting."""
+    if pid is None:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
