@@ -1,3 +1,6 @@
+"""Shared fixtures: edge-value tables, the real databases, the Jupyter server and its REST client."""
+
+import json
 # --- files and DuckDB connectors: the edge-value table and a pipeline runner ----------
 
 import zlib  # noqa: E402
@@ -242,3 +245,20 @@ def jp_server_config(tmp_path):
             "admin_users": {"root-admin"},
         },
     }
+
+
+class Api:
+    """JSON calls to the REST API as a user (the test identity provider reads the header);
+    keeps every response body so a test can search them all for secrets."""
+
+    def __init__(self, fetch):
+        self.fetch = fetch
+        self.bodies: list[bytes] = []
+
+    async def __call__(self, method, path, body=None, user="alice", params=None, raw=None):
+        sent = raw if raw is not None else json.dumps(body if body is not None else {})
+        kwargs = {"body": sent} if method in ("POST", "PUT", "PATCH") else {}
+        response = await self.fetch(*f"pipeline/api{path}".split("/"), method=method, params=params,
+                                    headers={TEST_USER_HEADER: user}, raise_error=False, **kwargs)
+        self.bodies.append(response.body or b"")
+        return response.code, json.loads(response.body) if response.body else None

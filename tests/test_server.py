@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from tornado.web import RequestHandler
 
-from conftest import TEST_USER_HEADER
+from conftest import Api
 from jupyter_offline_pipeline import _jupyter_server_extension_points
 from jupyter_offline_pipeline.script import script_json_schema
 from jupyter_offline_pipeline.server.handlers import API, ROUTES
@@ -19,21 +19,6 @@ from jupyter_offline_pipeline.service.schedule import schedule_json_schema
 
 PASSWORD = "Pa55-w0rd-never-shown"
 METHODS = ("get", "post", "put", "patch", "delete")
-
-
-class Api:
-    """JSON calls as a user; remembers every response body to search it for secrets."""
-
-    def __init__(self, fetch):
-        self.fetch = fetch
-        self.bodies: list[bytes] = []
-
-    async def __call__(self, method, path, body=None, user="alice", params=None, raw=None):
-        kwargs = {"body": raw if raw is not None else json.dumps(body)} if method in ("POST", "PUT", "PATCH") else {}
-        response = await self.fetch(*f"pipeline/api{path}".split("/"), method=method, params=params,
-                                    headers={TEST_USER_HEADER: user}, raise_error=False, **kwargs)
-        self.bodies.append(response.body or b"")
-        return response.code, json.loads(response.body) if response.body else None
 
 
 @pytest.fixture

@@ -11,25 +11,10 @@ from urllib.parse import quote
 
 import pytest
 
-from conftest import MARIADB_PARAMS, PG_PARAMS, TEST_USER_HEADER
+from conftest import MARIADB_PARAMS, PG_PARAMS, Api
 
 SECRET = f"p@ss-{secrets.token_hex(6)}"  # the fake password of a data source on a closed port
 SECRET_FORMS = (SECRET, quote(SECRET, safe=""), json.dumps(SECRET)[1:-1])
-
-
-class Api:
-    """JSON calls as a user; keeps every response body to search it for the password."""
-
-    def __init__(self, fetch):
-        self.fetch = fetch
-        self.bodies: list[bytes] = []
-
-    async def __call__(self, method, path, body=None, user="alice", params=None):
-        kwargs = {"body": json.dumps(body if body is not None else {})} if method in ("POST", "PUT", "PATCH") else {}
-        response = await self.fetch(*f"pipeline/api{path}".split("/"), method=method, params=params,
-                                    headers={TEST_USER_HEADER: user}, raise_error=False, **kwargs)
-        self.bodies.append(response.body or b"")
-        return response.code, json.loads(response.body) if response.body else None
 
 
 @pytest.fixture
