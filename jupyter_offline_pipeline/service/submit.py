@@ -25,6 +25,7 @@ from ..store.models import LineageRow, ProjectRow, TaskRow, VersionRow, utcnow
 from .datasources import DataSourceService
 from .errors import Conflict, Forbidden, InvalidInput, Issue, NotFound
 from .lineage import Edge, current_edges, current_versions, extract_lineage, target_table
+from .tasks import task_row
 from .users import User
 from .validation import Finding, SchemaCheck, permission_findings, placed, reader_and_writer, sample_context
 
@@ -115,7 +116,7 @@ class SubmitService:
 
     def versions(self, user: User, task_id: int) -> list[dict[str, Any]]:
         with self.store.session() as session:
-            _task(session, task_id)
+            task_row(session, task_id)
             rows = session.scalars(select(VersionRow).where(VersionRow.task_id == task_id)
                                    .order_by(VersionRow.number.desc()))
             return [_version_view(row) for row in rows]
@@ -149,7 +150,7 @@ class SubmitService:
         published = []
         with self.store.session() as session:
             for task_id in task_ids:
-                task = _task(session, task_id)
+                task = task_row(session, task_id)
                 if task.project_id != project_id:
                     raise NotFound(f"task {task_id} is not in project {project_id}")
                 version = _latest(session, task_id)
@@ -297,7 +298,7 @@ def _checked_remarks(remarks: str | None) -> str:
 def _new_version(session: Session, user: User, draft: TaskRow, remarks: str, checks: list[CheckResult],
                  edges: list[Edge], change: str | None = None) -> VersionRow:
     """Freeze ``draft`` (the script and schedule the checks saw) as the task's next version."""
-    task, latest = _task(session, draft.id), _latest(session, draft.id)
+    task, latest = task_row(session, draft.id), _latest(session, draft.id)
     version = VersionRow(
         task_id=task.id, number=latest.number + 1 if latest else 1, script=draft.script,
         schedule=draft.schedule, remarks=remarks, author=user.name,
@@ -312,15 +313,8 @@ def _new_version(session: Session, user: User, draft: TaskRow, remarks: str, che
     return version
 
 
-def _task(session: Session, task_id: int) -> TaskRow:
-    task = session.get(TaskRow, task_id)
-    if task is None:
-        raise NotFound(f"task {task_id} does not exist")
-    return task
-
-
 def _owned(session: Session, user: User, task_id: int) -> TaskRow:
-    task = _task(session, task_id)
+    task = task_row(session, task_id)
     if task.owner != user.name and not user.is_admin:
         raise Forbidden(f"only the owner of task '{task.name}' ({task.owner}) or an admin may submit it")
     return task
