@@ -1,4 +1,4 @@
-"""``jupyter pipeline ...``: validate, run, data sources, convert, template, demo.
+"""``jupyter pipeline ...``: validate, run, data sources, convert, template, scheduler, demo.
 
 Every user mistake ends in one clear sentence on stderr and a non-zero exit, never a
 traceback. Progress goes to stderr and results to stdout, so ``--json`` output pipes.
@@ -166,6 +166,26 @@ def cmd_demo(args) -> int:
     return run_demo(_datasources(args), Path(args.dir), acting_user())
 
 
+def cmd_scheduler(args) -> int:
+    """Run every task's instances until SIGTERM or Ctrl+C, on the store the servers share."""
+    import signal
+
+    from .crypto import SecretBox
+    from .scheduler.scheduler import Scheduler
+    from .store import Store, data_dir
+
+    scheduler = Scheduler(Store(args.db_url), SecretBox.from_environment(data_dir() / "secret.key"),
+                          max_workers=args.max_workers, catch_up=args.catch_up, log_dir=args.log_dir,
+                          scheduler_id=args.scheduler_id)
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: scheduler.request_stop())
+    print(f"scheduler {scheduler.scheduler_id}: {args.max_workers} workers on "
+          f"{scheduler.store.engine.url.render_as_string()}", file=sys.stderr, flush=True)
+    scheduler.run_forever()
+    scheduler.stop()
+    return 0
+
+
 # --- helpers --------------------------------------------------------------------------
 
 
@@ -191,6 +211,12 @@ def _datasources(args):
 
 def _columns(args, datasource: str, table: str) -> list[str]:
     return [column["name"] for column in _datasources(args).columns(acting_user(), datasource, table)]
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return int(text)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -244,6 +270,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--target-datasource")
     p.add_argument("--target-table")
     p.set_defaults(handler=cmd_template)
+
+    p = commands.add_parser("scheduler", help="run the scheduler (for servers that leave it to a daemon)")
+    p.add_argument("--max-workers", type=_positive, default=4, help="instances run at once (default 4)")
+    p.add_argument("--catch-up", choices=["run", "skip"], default="run",
+                   help="runs due while no scheduler ran: run them (default) or record them as not_run")
+    p.add_argument("--log-dir", help="where instance logs go (default: logs/ in the Jupyter data dir)")
+    p.add_argument("--scheduler-id", help="this scheduler's name in the store (default: the host name)")
+    p.set_defaults(handler=cmd_scheduler)
 
     p = commands.add_parser("demo", help="create demo data sources and run a demo script")
     p.add_argument("--dir", default=str(Path.cwd() / "pipeline-demo"), help="where the demo files go")

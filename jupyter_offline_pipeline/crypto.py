@@ -20,6 +20,7 @@ SECRET_FIELDS = frozenset({"password", "token", "secret"})
 class SecretBox:
     def __init__(self, key: str | bytes):
         self._fernet = Fernet(key)
+        self.key = key.decode() if isinstance(key, bytes) else key  # for worker processes
 
     @classmethod
     def from_environment(cls, key_file: Path) -> SecretBox:

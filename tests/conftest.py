@@ -243,6 +243,7 @@ def jp_server_config(tmp_path):
             "db_url": f"sqlite:///{tmp_path / 'pipeline.db'}",
             "encryption_key": TEST_ENCRYPTION_KEY,
             "admin_users": {"root-admin"},
+            "run_scheduler": False,  # the scheduler's own tests turn it on
         },
     }
 

@@ -71,6 +71,7 @@ class Job:
     """A canonical, resolved script bound to its connectors and data sources."""
 
     def __init__(self, script: dict[str, Any], datasources: Callable[[str], DataSource]):
+        self.script = script
         steps = {s["category"]: s for s in script["steps"]}
         self.reader_step, self.writer_step = steps["reader"], steps["writer"]
         setting = script.get("setting") or {}

@@ -53,6 +53,26 @@ def transition(session: Session, instance: InstanceRow, to_state: str, reason: s
         instance.started_at = instance.heartbeat_at = now
 
 
+def succeed(session: Session, instance: InstanceRow, stats: dict | None = None) -> None:
+    transition(session, instance, "success", "the run succeeded")
+    instance.stats, instance.error = stats, None
+
+
+def fail(session: Session, instance: InstanceRow, error: str, now: datetime, *, rerun_interval: timedelta,
+         rerun: bool = True, stats: dict | None = None) -> None:
+    """Record a failed run and apply the rerun policy: while attempts are left (and
+    ``rerun``, false for a timeout unless the task reruns on timeout), the instance waits
+    ``rerun_interval`` and runs again as its next attempt."""
+    transition(session, instance, "failed", error[:1000])
+    instance.error, instance.stats = error, stats
+    if rerun and instance.attempt < instance.max_attempts:
+        minutes = round(rerun_interval.total_seconds() / 60, 2)
+        transition(session, instance, "waiting_time",
+                   f"rerun {instance.attempt + 1} of {instance.max_attempts} after {minutes:g} minutes")
+        instance.attempt += 1
+        instance.run_after = now + rerun_interval
+
+
 def create_due(store: Store, rows: Iterable[dict]) -> int:
     """Insert many instances in one transaction, skipping any that already exist (a restart
     or a second scheduler creating the same ones); returns how many were new."""
@@ -60,16 +80,24 @@ def create_due(store: Store, rows: Iterable[dict]) -> int:
     if not rows:
         return 0
     with store.session() as session:
-        dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-        statement = (dialect.insert(InstanceRow).on_conflict_do_nothing()
-                     .returning(InstanceRow.id, InstanceRow.state))
-        created = session.execute(statement, rows).all()
-        if created:
-            now = utcnow()
-            session.execute(insert(InstanceEventRow), [
-                {"instance_id": id_, "at": now, "from_state": None, "to_state": state, "reason": "created"}
-                for id_, state in created])
-    return len(created)
+        return len(insert_instances(session, rows))
+
+
+def insert_instances(session: Session, rows: list[dict], reason: str = "created") -> list[int]:
+    """Insert instance rows (dicts of ``InstanceRow`` columns) and their creation events in
+    ``session``'s transaction; recurring ones that exist already are skipped. New ids back."""
+    if not rows:
+        return []
+    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    statement = (dialect.insert(InstanceRow).on_conflict_do_nothing()
+                 .returning(InstanceRow.id, InstanceRow.state))
+    created = session.execute(statement, rows).all()
+    if created:
+        now = utcnow()
+        session.execute(insert(InstanceEventRow), [
+            {"instance_id": id_, "at": now, "from_state": None, "to_state": state, "reason": reason}
+            for id_, state in created])
+    return [id_ for id_, _ in created]
 
 
 def claim(store: Store, scheduler_id: str, limit: int) -> list[InstanceRow]:
@@ -107,6 +135,19 @@ def heartbeat(store: Store, instance_id: int, scheduler_id: str, pid: int | None
         return result.rowcount == 1
 
 
+def heartbeat_all(store: Store, scheduler_id: str, instance_ids: Iterable[int]) -> set[int]:
+    """Say these runs are alive; returns those still this scheduler's running ones (the
+    others were killed or settled in the store: their processes should stop)."""
+    instance_ids = list(instance_ids)
+    if not instance_ids:
+        return set()
+    with store.session() as session:
+        return set(session.scalars(
+            update(InstanceRow).where(InstanceRow.id.in_(instance_ids), InstanceRow.state == "running",
+                                      InstanceRow.claimed_by == scheduler_id)
+            .values(heartbeat_at=utcnow()).returning(InstanceRow.id)))
+
+
 def settle_orphans(store: Store, scheduler_id: str, stale_after: timedelta) -> list[int]:
     """Fail the running instances nobody runs any more: any whose heartbeat is older than
     ``stale_after``, and this scheduler's own whose process is gone (``scheduler_id`` names
@@ -119,9 +160,8 @@ def settle_orphans(store: Store, scheduler_id: str, stale_after: timedelta) -> l
                 InstanceRow.claimed_by == scheduler_id))
             .order_by(InstanceRow.id).with_for_update(skip_locked=True)).all()
         orphans = [i for i in running if _stale(i, cutoff) or (i.claimed_by == scheduler_id and not _alive(i.pid))]
-        for instance in orphans:
-            transition(session, instance, "failed", ORPHANED)
-            instance.error = ORPHANED
+        for instance in orphans:  # not the run's fault: a rerun, when attempts are left, goes at once
+            fail(session, instance, ORPHANED, utcnow(), rerun_interval=timedelta(0))
         return [i.id for i in orphans]
 
 

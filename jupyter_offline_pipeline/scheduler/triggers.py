@@ -64,6 +64,31 @@ def next_runs(config: ScheduleConfig, count: int = 10, after: datetime | None = 
     return runs
 
 
+def runs_between(config: ScheduleConfig, start: datetime, end: datetime) -> list[Run]:
+    """Every run with ``start`` < scheduled time <= ``end`` (both aware): what came due
+    in that span, for catching up and for a tick of the scheduler."""
+    trigger = trigger_for(config)
+    if trigger is None:
+        return []
+    zone = ZoneInfo(config.schedule.timezone)
+    fire = trigger.get_next_fire_time(None, (start.astimezone(timezone.utc) + _MICROSECOND).astimezone(zone))
+    runs = []
+    while fire is not None and fire.timestamp() <= end.timestamp():
+        runs.append(Run(fire, business_date(fire)))
+        fire = trigger.get_next_fire_time(fire, fire)
+    return runs
+
+
+def runs_on(config: ScheduleConfig, day: date) -> list[Run]:
+    """The runs whose business date is ``day`` (those scheduled on the day after); none on
+    a day the cycle skips (a weekly task's other days)."""
+    zone = ZoneInfo(config.schedule.timezone)
+    scheduled_day = day + timedelta(days=1)
+    start = datetime.combine(scheduled_day, time.min, zone) - _MICROSECOND
+    return [run for run in runs_between(config, start, datetime.combine(scheduled_day, time.max, zone))
+            if run.business_date == day]
+
+
 # --- the cycles -------------------------------------------------------------------------
 
 

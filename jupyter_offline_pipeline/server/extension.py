@@ -12,9 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from jupyter_server.auth.identity import IdentityProvider, PasswordIdentityProvider
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Enum, Int, Set, Unicode, default
+from traitlets import Bool, Enum, Int, Set, Unicode, default
 
 from ..crypto import KEY_ENV, SecretBox
+from ..scheduler.planner import CATCH_UP_POLICIES
+from ..scheduler.scheduler import Scheduler
 from ..service.users import User
 from ..store import Store, data_dir, default_db_url
 from .handlers import SETTINGS_KEY, Pipeline, routes
@@ -42,6 +44,20 @@ class OfflinePipelineApp(ExtensionApp):
     mode = Enum(
         ["basic", "dev_prod"], "basic", help="The mode of projects created without one.",
     ).tag(config=True)
+    run_scheduler = Bool(
+        True, help="Run the scheduler inside this server. Turn it off where `jupyter pipeline "
+        "scheduler` runs it on the same store (JupyterHub: user servers stop, the daemon does not).",
+    ).tag(config=True)
+    max_workers = Int(
+        4, help="Worker processes running instances at once; the rest wait as waiting_resources.",
+    ).tag(config=True)
+    catch_up = Enum(
+        list(CATCH_UP_POLICIES), "run", help="Runs that came due while no scheduler ran: run them, "
+        "or record them as not_run (skip).",
+    ).tag(config=True)
+    log_dir = Unicode(
+        help="Where instance logs go (default: logs/ beside the default store).",
+    ).tag(config=True)
     api_threads = Int(
         8, help="Threads running the blocking service calls (database, introspection, "
         "validation) off the server's event loop.",
@@ -66,6 +82,10 @@ class OfflinePipelineApp(ExtensionApp):
                                   mode=self.mode, local_user=local_user, executor=executor)
         # the default project is there from the first start, its owner whoever runs the server
         pipeline.projects.ensure_default(User(local_user or getpass.getuser()))
+        if self.run_scheduler:
+            pipeline.scheduler = Scheduler(store, secrets, max_workers=self.max_workers, catch_up=self.catch_up,
+                                           log_dir=self.log_dir or None)
+            pipeline.scheduler.start()
         self.settings[SETTINGS_KEY] = pipeline
         self.log.info("offline pipeline store: %s", store.engine.url.render_as_string())
 
@@ -75,5 +95,7 @@ class OfflinePipelineApp(ExtensionApp):
     async def stop_extension(self) -> None:
         pipeline: Pipeline | None = self.settings.get(SETTINGS_KEY)
         if pipeline is not None:
+            if getattr(pipeline, "scheduler", None) is not None:  # TODO field
+                pipeline.scheduler.stop()
             pipeline.executor.shutdown(wait=False, cancel_futures=True)
             pipeline.store.engine.dispose()

@@ -27,6 +27,7 @@ from ..service.datasources import DataSourceService, parse_url
 from ..service.errors import InvalidInput, Issue, ServiceError
 from ..service.lineage import lineage_graph, openlineage_for
 from ..service.projects import ProjectService
+from ..scheduler.operations import OperationCenter
 from ..scheduler.triggers import next_runs
 from ..service.schedule import ScheduleConfig, schedule_issues, schedule_json_schema
 from ..service.submit import SubmitService
@@ -48,6 +49,7 @@ class Pipeline:
     projects: ProjectService
     tasks: TaskService
     submit: SubmitService
+    operations: OperationCenter
     validator: ScriptValidator
     admin_users: frozenset[str]
     mode: str  # of projects created without one
@@ -59,7 +61,7 @@ class Pipeline:
         datasources = DataSourceService(store, secrets)
         return cls(store=store, datasources=datasources, projects=ProjectService(store),
                    tasks=TaskService(store, datasources), submit=SubmitService(store, datasources),
-                   validator=ScriptValidator(datasources), **options)
+                   operations=OperationCenter(store), validator=ScriptValidator(datasources), **options)
 
 
 def endpoint(method: Callable) -> Callable:
@@ -104,13 +106,27 @@ class PipelineHandler(APIHandler):
             raise InvalidInput(f"{name} is out of range", [Issue(name, "out of range")])
         return value
 
-    def int_argument(self, name: str, default: int | None = None) -> int | None:
+    def ids(self, body: dict[str, Any], name: str) -> list[int]:
+        """A body field that is a list of database ids."""
+        values = self.field(body, name, list)
+        if not all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i < 2**63 for i in values):
+            raise InvalidInput(f"{name} must be ids", [Issue(name, "integers")])
+        return values
+
+    def int_argument(self, name: str, default: int | None = None, digits: int = 9) -> int | None:
+        """A non-negative integer query argument (``digits`` long at most: ids and counts fit)."""
         value = self.get_query_argument(name, None)
         if value is None:
             return default
-        if not re.fullmatch(r"[0-9]{1,9}", value):
+        if not re.fullmatch(rf"[0-9]{{1,{digits}}}", value):
             raise InvalidInput(f"{name} must be a non-negative integer", [Issue(name, "not an integer")])
         return int(value)
+
+    def flag_argument(self, name: str) -> bool:
+        value = self.get_query_argument(name, "0")
+        if value not in ("0", "1", "false", "true"):
+            raise InvalidInput(f"{name} must be 0 or 1", [Issue(name, "0 or 1")])
+        return value in ("1", "true")
 
     async def call(self, function: Callable, *args: Any, **kwargs: Any) -> Any:
         """Run a blocking service call (database, drivers) off the event loop."""
@@ -545,9 +561,7 @@ class ToPublishHandler(PipelineHandler):
 class PublishHandler(PipelineHandler):
     @endpoint
     async def post(self, project_id: str) -> None:
-        task_ids = self.field(self.body(), "task_ids", list)
-        if not all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i < 2**63 for i in task_ids):
-            raise InvalidInput("task_ids must be task ids", [Issue("task_ids", "integers")])
+        task_ids = self.ids(self.body(), "task_ids")
         self.reply(await self.call(self.pipeline.submit.publish, self.user, int(project_id), task_ids))
 
 
@@ -582,6 +596,128 @@ class OpenLineageHandler(PipelineHandler):
     async def get(self, task_id: str) -> None:
         self.reply(await self.call(openlineage_for, self.pipeline.store, int(task_id),
                                    self.int_argument("version")))
+
+
+# --- the operation center -------------------------------------------------------------------
+
+
+class ProductionTasksHandler(PipelineHandler):
+    @endpoint
+    async def get(self) -> None:
+        self.reply(await self.call(self.pipeline.operations.production_tasks, self.user,
+                                   project_id=self.int_argument("project_id"),
+                                   search=self.get_query_argument("search", None)))
+
+
+class InstancesHandler(PipelineHandler):
+    """Filtered by task, states (comma-separated), kind, owner, business dates (from, to)
+    and backfill; a page of limit from offset."""
+
+    @endpoint
+    async def get(self) -> None:
+        argument, state = self.get_query_argument, self.get_query_argument("state", "")
+        self.reply(await self.call(
+            self.pipeline.operations.instances, self.user, task_id=self.int_argument("task_id"),
+            states=state.split(",") if state else None, kind=argument("kind", None), owner=argument("owner", None),
+            business_date_from=argument("from", None), business_date_to=argument("to", None),
+            backfill_id=self.int_argument("backfill_id"), limit=self.int_argument("limit", 50),
+            offset=self.int_argument("offset", 0)))
+
+
+class InstanceHandler(PipelineHandler):
+    @endpoint
+    async def get(self, instance_id: str) -> None:
+        self.reply(await self.call(self.pipeline.operations.instance, self.user, int(instance_id)))
+
+
+class InstanceLogHandler(PipelineHandler):
+    """JSON (the last ``tail`` lines, or from byte ``offset`` to follow it), or with
+    ``download=1`` the whole file as text, read a chunk at a time off the event loop."""
+
+    @endpoint
+    async def get(self, instance_id: str) -> None:
+        operations, instance = self.pipeline.operations, int(instance_id)
+        if not self.flag_argument("download"):
+            self.reply(await self.call(operations.log, self.user, instance, tail_lines=self.int_argument("tail"),
+                                       offset=self.int_argument("offset", digits=18)))
+            return
+        text = "text/plain; charset=utf-8"
+        with await self.call(operations.log_file, self.user, instance) as file:
+            self.set_header("Content-Type", text)  # sent with the first chunk
+            self.set_header("Content-Disposition", f'attachment; filename="instance-{instance}.log"')
+            while chunk := await self.call(file.read, 1 << 20):
+                self.write(chunk)
+                await self.flush()
+        self.finish(set_content_type=text)
+
+
+class InstanceCodeHandler(PipelineHandler):
+    @endpoint
+    async def get(self, instance_id: str) -> None:
+        self.reply(await self.call(self.pipeline.operations.code, self.user, int(instance_id)))
+
+
+class RunNowHandler(PipelineHandler):
+    @endpoint
+    async def post(self, task_id: str) -> None:
+        body = self.body()
+        self.reply(await self.call(self.pipeline.operations.run_now, self.user, int(task_id),
+                                   bizdate=self.field(body, "bizdate", str, None),
+                                   params=self.field(body, "params", dict, {})), 201)
+
+
+class RerunHandler(PipelineHandler):
+    @endpoint
+    async def post(self, instance_id: str) -> None:
+        body = self.body()
+        self.reply(await self.call(self.pipeline.operations.rerun, self.user, int(instance_id),
+                                   force=self.field(body, "force", bool, False),
+                                   downstream=self.field(body, "downstream", bool, False)))
+
+
+class KillHandler(PipelineHandler):
+    @endpoint
+    async def post(self, instance_id: str) -> None:
+        self.reply(await self.call(self.pipeline.operations.kill, self.user, int(instance_id)))
+
+
+class BackfillsHandler(PipelineHandler):
+    @endpoint
+    async def get(self) -> None:
+        self.reply(await self.call(self.pipeline.operations.backfills, self.user,
+                                   task_id=self.int_argument("task_id")))
+
+    @endpoint
+    async def post(self) -> None:
+        """``downstream``: true (every downstream task), false, or the ids of some of them."""
+        body = self.body()
+        downstream = self.field(body, "downstream", (bool, list), False)
+        self.reply(await self.call(
+            self.pipeline.operations.backfill, self.user, self.field(body, "task_id", int),
+            date_from=self.field(body, "from", str), date_to=self.field(body, "to", str),
+            downstream=downstream if isinstance(downstream, bool) else self.ids(body, "downstream"),
+            parallelism=self.field(body, "parallelism", int, 1)), 201)
+
+
+class BackfillHandler(PipelineHandler):
+    @endpoint
+    async def get(self, backfill_id: str) -> None:
+        self.reply(await self.call(self.pipeline.operations.backfill_view, self.user, int(backfill_id)))
+
+
+class CancelBackfillHandler(PipelineHandler):
+    @endpoint
+    async def post(self, backfill_id: str) -> None:
+        self.reply(await self.call(self.pipeline.operations.cancel_backfill, self.user, int(backfill_id)))
+
+
+class NotificationsHandler(PipelineHandler):
+    """Failed and killed instances, for the frontend to poll: ``after`` = the last answer's ``last``."""
+
+    @endpoint
+    async def get(self) -> None:
+        self.reply(await self.call(self.pipeline.operations.notifications, self.user,
+                                   after=self.int_argument("after", digits=18), limit=self.int_argument("limit", 50)))
 
 
 # --- routes -----------------------------------------------------------------------------
@@ -639,6 +775,18 @@ ROUTES: list[tuple[str, type[PipelineHandler]]] = [
     ("/lineage", LineageHandler),
     ("/tasks/{task_id}/lineage", LineageHandler),
     ("/tasks/{task_id}/openlineage", OpenLineageHandler),
+    ("/operations/tasks", ProductionTasksHandler),
+    ("/instances", InstancesHandler),
+    ("/instances/{instance_id}", InstanceHandler),
+    ("/instances/{instance_id}/log", InstanceLogHandler),
+    ("/instances/{instance_id}/code", InstanceCodeHandler),
+    ("/tasks/{task_id}/run", RunNowHandler),
+    ("/instances/{instance_id}/rerun", RerunHandler),
+    ("/instances/{instance_id}/kill", KillHandler),
+    ("/backfills", BackfillsHandler),
+    ("/backfills/{backfill_id}", BackfillHandler),
+    ("/backfills/{backfill_id}/cancel", CancelBackfillHandler),
+    ("/notifications", NotificationsHandler),
 ]
 
 

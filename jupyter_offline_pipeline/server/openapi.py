@@ -78,6 +78,11 @@ def path_parameters(template: str) -> list[dict[str, Any]]:
 # --- the resources --------------------------------------------------------------------------
 
 DS, PRJ, TASK, VER, LIN, DOC = "data sources", "projects", "tasks", "versions", "lineage", "documents"
+OPS = "operation center"
+DATE = {"type": "string", "format": "date"}
+BIZDATE = {"type": "string", "pattern": "^([0-9]{8}|[0-9]{4}-[0-9]{2}-[0-9]{2})$",
+           "description": "A business date: YYYYMMDD or YYYY-MM-DD."}
+PAGE = {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}
 LINEAGE_QUERY = {"direction": {"type": "string", "enum": ["up", "down", "both"], "default": "both"},
                  "depth": {**ID, "maximum": 10**9 - 1, "description": "Table hops; none: as far as it goes."}}
 
@@ -232,7 +237,83 @@ def paths() -> dict[str, dict[str, Any]]:
         "/tasks/{task_id}/openlineage": {"get": op(
             "A version's lineage as an OpenLineage RunEvent (the newest version by default)",
             query={"version": {**ID, "maximum": 10**9 - 1}}, returns={"type": "object"}, errors=(400, 404), tag=LIN)},
+        **_operation_paths(),
     }
+
+
+def _operation_paths() -> dict[str, dict[str, Any]]:
+    small_id = {**ID, "maximum": 10**9 - 1}
+    return {
+        "/operations/tasks": {"get": op(
+            "What production runs: each task's published version, state, cycle, next run, and its "
+            "direct upstream and downstream tasks", query={"project_id": small_id, "search": STRING},
+            returns=array(ref("ProductionTask")), errors=(400, 404), tag=OPS)},
+        "/instances": {"get": op(
+            "Instances, newest scheduled first, filtered", query={
+                "task_id": small_id, "kind": {"type": "string", "enum": ["recurring", "manual", "backfill"]},
+                "state": {**STRING, "description": "States, comma-separated."}, "owner": STRING,
+                "from": {**DATE, "description": "The first business date."},
+                "to": {**DATE, "description": "The last business date."},
+                "backfill_id": small_id, "limit": PAGE, "offset": {**ID, "maximum": 10**9 - 1}},
+            returns=obj(["instances", "total"], instances=array(ref("Instance")), total=INTEGER),
+            errors=(400,), tag=OPS)},
+        "/instances/{instance_id}": {"get": op(
+            "An instance with its state changes and, per upstream task, the instances it waits for",
+            returns=ref("InstanceDetail"), errors=(404,), tag=OPS)},
+        "/instances/{instance_id}/log": {"get": _log_operation()},
+        "/instances/{instance_id}/code": {"get": op(
+            "The script of the version the instance runs, and as it ran (parameters resolved)",
+            returns=obj(["task_id", "version", "script", "resolved_script"], task_id=ID, version=INTEGER,
+                        script=STRING, resolved_script={"type": ["string", "null"]}),
+            errors=(404,), tag=OPS)},
+        "/tasks/{task_id}/run": {"post": op(
+            "Run now: a manual instance of the production version (owner, operation owner, admin)",
+            body=obj(bizdate={**BIZDATE, "description": "Default: yesterday in the schedule's time zone."},
+                     params={"type": "object", "additionalProperties": {"type": "string", "maxLength": 1000},
+                             "description": "Values overriding the task's custom parameters."}),
+            returns=ref("Instance"), status=201, errors=(404, 409), tag=OPS)},
+        "/instances/{instance_id}/rerun": {"post": op(
+            "Rerun a finished instance: it waits for its upstream again (force: only for resources); "
+            "downstream: the downstream tasks' finished instances of the date go back too",
+            body=obj(force=BOOLEAN, downstream=BOOLEAN), returns=array(ref("Instance")),
+            errors=(404, 409), tag=OPS)},
+        "/instances/{instance_id}/kill": {"post": op(
+            "Kill a waiting or running instance", returns=ref("Instance"), errors=(404, 409), tag=OPS)},
+        "/backfills": {
+            "get": op("The newest backfills, of one task when given", query={"task_id": small_id},
+                      returns=array(ref("Backfill")), errors=(400, 404), tag=OPS),
+            "post": op("Backfill a task (and downstream tasks) over business dates, in date order",
+                       body=obj(["task_id", "from", "to"], task_id=ID, **{"from": BIZDATE, "to": BIZDATE},
+                                downstream={"description": "true: every downstream task; or some of their ids.",
+                                            "oneOf": [BOOLEAN, array(ID)]},
+                                parallelism={"type": "integer", "minimum": 1, "maximum": 32, "default": 1}),
+                       returns=ref("Backfill"), status=201, errors=(404, 409), tag=OPS),
+        },
+        "/backfills/{backfill_id}": {"get": op(
+            "A backfill with its instances counted by state", returns=ref("Backfill"), errors=(404,), tag=OPS)},
+        "/backfills/{backfill_id}/cancel": {"post": op(
+            "Cancel a running backfill: its waiting and running instances are killed",
+            returns=ref("Backfill"), errors=(404, 409), tag=OPS)},
+        "/notifications": {"get": op(
+            "Instances that failed or were killed: after event `after`, or the latest; poll again "
+            "with after = last", query={"after": {**ID, "maximum": 10**18 - 1}, "limit": PAGE},
+            returns=obj(["events", "last"], events=array(ref("Notification")), last=INTEGER),
+            errors=(400,), tag=OPS)},
+    }
+
+
+def _log_operation() -> dict[str, Any]:
+    operation = op(
+        "An instance's log: the last `tail` lines, or from byte `offset` (follow it with the answer's "
+        "offset), at most 1 MiB; with download=1 the whole file as an attachment",
+        query={"tail": {"type": "integer", "minimum": 0, "maximum": 10_000},
+               "offset": {**ID, "maximum": 10**18 - 1},
+               "download": {"type": "string", "enum": ["0", "1", "false", "true"]}},
+        returns=obj(["text", "offset", "size", "finished"], text=STRING, offset=INTEGER, size=INTEGER,
+                    finished=BOOLEAN),
+        errors=(400, 404), tag=OPS)
+    operation["responses"]["200"]["content"]["text/plain"] = {"schema": STRING}
+    return operation
 
 
 def _preview_body() -> dict[str, Any]:
@@ -318,10 +399,57 @@ def components() -> dict[str, Any]:
         "LineageGraph": obj(["nodes", "edges"], nodes=array(node), edges=array(edge)),
         "ScheduledRun": obj(["scheduled_time", "business_date"], scheduled_time=TIME,
                             business_date={"type": "string", "format": "date"}),
+        **_operation_schemas(),
     }
     hoist(schemas, "Script", script_json_schema())
     hoist(schemas, "ScheduleConfig", schedule_json_schema())
     return {"schemas": schemas}
+
+
+def _operation_schemas() -> dict[str, Any]:
+    nullable_time = {"type": ["string", "null"], "format": "date-time"}
+    state = {"type": "string", "enum": ["waiting_time", "waiting_upstream", "waiting_resources", "running",
+                                        "success", "failed", "not_run", "dry_run", "killed"]}
+    kind = {"type": "string", "enum": ["recurring", "manual", "backfill"]}
+    named = array(obj(["id", "name"], id=ID, name={"type": ["string", "null"]}))
+    instance = dict(
+        id=ID, task_id=ID, task_name=STRING, project=STRING, owner=STRING, version=INTEGER, kind=kind,
+        business_date=DATE, scheduled_time=TIME, state=state,
+        priority={"type": "string", "enum": ["lowest", "low", "medium", "high", "highest"]},
+        attempt=INTEGER, max_attempts=INTEGER, params={"type": "object"}, backfill_id={"type": ["integer", "null"]},
+        triggered_by=STRING, started_at=nullable_time, finished_at=nullable_time,
+        duration_seconds={"type": ["number", "null"]},
+        stats={"type": ["object", "null"], "description": "The run's summary: records, bytes, speeds."},
+        error={"type": ["string", "null"]}, log_available=BOOLEAN)
+    event = obj(["at", "from", "to", "reason"], at=TIME, **{"from": {"type": ["string", "null"]}}, to=STRING,
+                reason=STRING)
+    waits_for = obj(["task_id", "task_name", "ok", "instances"], task_id=ID, task_name=STRING, ok=BOOLEAN,
+                    instances=array(obj(["id", "state", "scheduled_time"], id=ID, state=state, scheduled_time=TIME)))
+    return {
+        "Instance": obj(list(instance), **instance),
+        "InstanceDetail": obj([*instance, "events", "upstream"], **instance, events=array(event),
+                              upstream=array(waits_for)),
+        "ProductionTask": obj(
+            ["id", "name", "project", "owner", "operation_owner", "schedule_type", "version", "state", "cycle",
+             "timezone", "priority", "next_run_time", "next_business_date", "upstream", "downstream"],
+            id=ID, name=STRING, project=STRING, owner=STRING, operation_owner=STRING,
+            schedule_type={"type": "string", "enum": ["recurring", "manual"]}, version=INTEGER,
+            state={"type": "string", "enum": ["normal", "dry_run", "paused"]}, cycle={"type": ["string", "null"]},
+            timezone=STRING, priority=STRING, next_run_time=nullable_time,
+            next_business_date={"type": ["string", "null"], "format": "date"}, upstream=named, downstream=named),
+        "Backfill": obj(
+            ["id", "task_id", "task_name", "tasks", "from", "to", "parallelism", "state", "created_by",
+             "created_at", "total", "counts", "dates_total", "dates_done"],
+            id=ID, task_id=ID, task_name={"type": ["string", "null"]}, tasks=named,
+            **{"from": DATE, "to": DATE}, parallelism=INTEGER,
+            state={"type": "string", "enum": ["running", "cancelled", "finished"]}, created_by=STRING,
+            created_at=TIME, total=INTEGER, counts={"type": "object", "additionalProperties": INTEGER},
+            dates_total=INTEGER, dates_done=INTEGER),
+        "Notification": obj(
+            ["id", "instance_id", "task_id", "task_name", "business_date", "kind", "state", "reason", "at",
+             "timed_out"], id=ID, instance_id=ID, task_id=ID, task_name=STRING, business_date=DATE, kind=kind,
+            state={"type": "string", "enum": ["failed", "killed"]}, reason=STRING, at=TIME, timed_out=BOOLEAN),
+    }
 
 
 def hoist(schemas: dict[str, Any], name: str, schema: dict[str, Any]) -> None:
@@ -348,7 +476,7 @@ def _document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "Offline pipeline scripts", "version": __version__,
-                 "description": "Data sources, projects, tasks, versions and lineage of "
+                 "description": "Data sources, projects, tasks, versions, lineage and the operation center of "
                                 "jupyter-offline-pipeline. Errors are {message, issues?}; "
                                 "authenticate with the Jupyter server's token."},
         "servers": [{"url": API}],

@@ -214,6 +214,33 @@ def current_versions() -> Any:
     return select(VersionRow.id).where(VersionRow.id.in_(newest), VersionRow.change != "delete")
 
 
+def published_versions() -> Any:
+    """A subquery of each live task's newest published version, unless that is a deletion:
+    what production runs."""
+    newest = (select(func.max(VersionRow.id)).join(TaskRow, TaskRow.id == VersionRow.task_id)
+              .where(TaskRow.deleted.is_(False), VersionRow.published_at.is_not(None))
+              .group_by(VersionRow.task_id))
+    return select(VersionRow.id).where(VersionRow.id.in_(newest), VersionRow.change != "delete")
+
+
+def upstream_map(schedules: dict[int, dict], edges: Iterable[LineageRow]) -> dict[int, set[int]]:
+    """Each task's upstream tasks: those its schedule configuration lists and, when it says
+    ``auto_from_lineage``, the tasks writing a table it reads (by the lineage ``edges``)."""
+    writers: dict[tuple[str, str], set[int]] = {}
+    reads: dict[int, set[tuple[str, str]]] = {}
+    for row in edges:
+        writers.setdefault(_target(row), set()).add(row.task_id)
+        reads.setdefault(row.task_id, set()).add(_source(row))
+    graph = {}
+    for task_id, config in schedules.items():
+        dependency = config.get("dependency") or {}
+        upstream = set(dependency.get("upstream") or [])
+        if dependency.get("auto_from_lineage", True):
+            upstream |= {w for table in reads.get(task_id, ()) for w in writers.get(table, ())} - {task_id}
+        graph[task_id] = upstream
+    return graph
+
+
 def current_edges(session) -> list[LineageRow]:
     """The lineage of what every live task does now (its newest submitted version)."""
     return list(session.scalars(select(LineageRow).where(

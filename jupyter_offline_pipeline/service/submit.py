@@ -24,7 +24,7 @@ from ..store import Store
 from ..store.models import LineageRow, ProjectRow, TaskRow, VersionRow, utcnow
 from .datasources import DataSourceService
 from .errors import Conflict, Forbidden, InvalidInput, Issue, NotFound
-from .lineage import Edge, current_edges, current_versions, extract_lineage, target_table
+from .lineage import Edge, current_edges, current_versions, extract_lineage, target_table, upstream_map
 from .tasks import task_row
 from .users import User
 from .validation import Finding, SchemaCheck, permission_findings, placed, reader_and_writer, sample_context
@@ -252,19 +252,7 @@ def _upstream_graph(session: Session, task_id: int, schedule: dict, edges: list[
     schedules = {row.task_id: row.schedule for row in versions} | {task_id: schedule}
     rows = [edge for edge in current_edges(session) if edge.task_id != task_id]
     rows += [LineageRow(task_id=task_id, **edge._asdict()) for edge in edges]
-    writers: dict[tuple[str, str], set[int]] = {}
-    reads: dict[int, set[tuple[str, str]]] = {}
-    for row in rows:
-        writers.setdefault((row.target_datasource, row.target_table), set()).add(row.task_id)
-        reads.setdefault(row.task_id, set()).add((row.source_datasource, row.source_table))
-    graph = {}
-    for other, config in schedules.items():
-        dependency = config.get("dependency") or {}
-        upstream = set(dependency.get("upstream") or [])
-        if dependency.get("auto_from_lineage", True):
-            upstream |= {w for table in reads.get(other, ()) for w in writers.get(table, ())} - {other}
-        graph[other] = upstream
-    return graph, names
+    return upstream_map(schedules, rows), names
 
 
 def _cycle_through(start: int, graph: dict[int, set[int]]) -> list[int]:

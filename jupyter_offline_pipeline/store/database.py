@@ -8,6 +8,7 @@ upgrades it to the newest revision, so a new release never needs a manual step.
 from __future__ import annotations
 
 import os
+import threading
 from contextlib import contextmanager
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,6 +37,7 @@ class Store:
         self.db_url = db_url or default_db_url()
         self.engine = _engine(self.db_url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._open = threading.local()
         if migrate:
             self.migrate()
 
@@ -51,9 +53,19 @@ class Store:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A unit of work: committed when the block ends, rolled back if it raises."""
+        """A unit of work: committed when the block ends, rolled back if it raises. A
+        session opened inside another on the same thread joins it: one transaction, and no
+        second connection waiting on the first one's lock."""
+        outer = getattr(self._open, "session", None)
+        if outer is not None:
+            yield outer
+            return
         with self._sessions() as session, session.begin():
-            yield session
+            self._open.session = session
+            try:
+                yield session
+            finally:
+                self._open.session = None
 
 
 def _engine(db_url: str) -> Engine:
@@ -62,6 +74,7 @@ def _engine(db_url: str) -> Engine:
     engine = create_engine(db_url, pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _begin_immediate)
     return engine
 
 
@@ -71,3 +84,11 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+    dbapi_connection.isolation_level = None  # transactions begin as _begin_immediate says
+
+
+def _begin_immediate(connection) -> None:
+    """Take the write lock when a transaction begins. A deferred transaction that read
+    before another process wrote fails at its first write ("database is locked", which the
+    busy timeout cannot cure); an immediate one waits its turn. Reads in WAL mode never wait."""
+    connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -194,6 +194,8 @@ class InstanceRow(Base):
     max_attempts: Mapped[int] = mapped_column(Integer, default=1)
     params: Mapped[dict] = mapped_column(JSON, default=dict)
     backfill_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    triggered_by: Mapped[str] = mapped_column(String(128), default="scheduler")  # or the user who asked
+    run_after: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # a rerun's wait
     claimed_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
     pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -201,7 +203,26 @@ class InstanceRow(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     log_path: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     stats: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    resolved_script: Mapped[str | None] = mapped_column(Text, nullable=True)  # as it ran
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BackfillRow(Base):
+    """A backfill: ``task_ids`` (the chosen task, then its chosen downstream tasks) over the
+    business dates ``from_date`` .. ``to_date``, at most ``parallelism`` dates at a time, in
+    date order. ``state``: running | cancelled | finished."""
+
+    __tablename__ = "backfills"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    task_ids: Mapped[list] = mapped_column(JSON)
+    from_date: Mapped[date] = mapped_column(Date)
+    to_date: Mapped[date] = mapped_column(Date)
+    parallelism: Mapped[int] = mapped_column(Integer, default=1)
+    state: Mapped[str] = mapped_column(String(16), default="running")
+    created_by: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
