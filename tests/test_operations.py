@@ -364,17 +364,17 @@ def test_rerun_downstream_sends_back_the_same_date_and_kind(world):
 
 
 def test_rerun_downstream_of_recurring_instances(world):
-    """Recurring instances as the scheduler makes them (``instance_row`` + ``insert_instances``)."""
+    """Recurring instances as the scheduler makes them (``new_instance`` + ``insert_instances``)."""
     from jupyter_offline_pipeline.scheduler.instances import insert_instances
-    from jupyter_offline_pipeline.scheduler.operations import instance_row
     from jupyter_offline_pipeline.scheduler.production import Production
 
     a, b = world.chain(2)
     with world.store.session() as session:
         production = Production.load(session)
         ids = insert_instances(session, [
-            instance_row(production.tasks[t], "recurring", date(2024, 1, 1),
-                         datetime(2024, 1, 2, tzinfo=timezone.utc), "scheduler") for t in (a, b)])
+            production.tasks[t].new_instance("recurring", date(2024, 1, 1),
+                                             datetime(2024, 1, 2, tzinfo=timezone.utc), "scheduler")
+            for t in (a, b)])
     for instance_id in ids:
         world.set(instance_id, state="success")
     assert world.ops.instance(BOB, ids[1])["upstream"][0]["instances"][0]["id"] == ids[0]

@@ -49,6 +49,7 @@ def transition(session: Session, instance: InstanceRow, to_state: str, reason: s
         instance.finished_at = now
     elif to_state in WAITING:  # a rerun: free the claim so a scheduler can take it again
         instance.claimed_by = instance.pid = instance.heartbeat_at = instance.finished_at = None
+        instance.started_at = None
     elif to_state == "running":
         instance.started_at = instance.heartbeat_at = now
 

@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 from ..service.errors import Conflict, Forbidden, InvalidInput, Issue, NotFound
 from ..service.projects import existing, iso, project_row
 from ..service.schedule import ScheduleConfig
-from ..service.submit import _latest as latest_version
-from ..service.tasks import _summary, task_row
+from ..service.submit import latest_version
+from ..service.tasks import issues_summary, task_row
 from ..service.users import User
 from ..store import Store
 from ..store.models import (BackfillRow, InstanceEventRow, InstanceRow, ProjectRow, TaskRow, VersionRow,
@@ -133,7 +133,7 @@ class OperationCenter:
             zone = ZoneInfo(task.config.schedule.timezone)
             day = parse_date(bizdate, "bizdate") if bizdate is not None else datetime.now(zone).date() - _DAY
             _check_params(task, params)
-            row = instance_row(task, "manual", day, utcnow(), user.name, params=params)
+            row = task.new_instance("manual", day, utcnow(), user.name, params=params)
             [created] = insert_instances(session, [row], reason=f"run now by {user.name}")
             return _views(session, [created])[0]
 
@@ -190,7 +190,7 @@ class OperationCenter:
                                    parallelism=parallelism, state="running", created_by=user.name)
             session.add(backfill)
             session.flush()
-            insert_instances(session, [instance_row(t, "backfill", run.business_date, run.scheduled_time, user.name,
+            insert_instances(session, [t.new_instance("backfill", run.business_date, run.scheduled_time, user.name,
                                                     backfill_id=backfill.id) for t, run in runs],
                              reason=f"backfill {backfill.id} by {user.name}")
             return _backfill_views(session, [backfill])[0]
@@ -247,16 +247,6 @@ class OperationCenter:
 
 
 # --- rows for the scheduler and for the actions ------------------------------------------------
-
-
-def instance_row(task: ProductionTask, kind: str, business_date: date, scheduled_time: datetime,
-                 triggered_by: str, *, params: dict[str, str] | None = None,
-                 backfill_id: int | None = None) -> dict[str, Any]:
-    """A new instance of ``task``'s production version, as ``insert_instances`` takes it."""
-    return {"task_id": task.id, "version_id": task.version_id, "kind": kind, "business_date": business_date,
-            "scheduled_time": scheduled_time.astimezone(timezone.utc), "state": "waiting_time",
-            "priority": task.priority, "attempt": 1, "max_attempts": 1 + task.config.run.rerun_on_failure.count,
-            "params": params or {}, "backfill_id": backfill_id, "triggered_by": triggered_by}
 
 
 def parse_date(value: date | str, field: str) -> date:
@@ -515,7 +505,7 @@ def _check_page(limit: int, offset: int) -> None:
 def _refuse(issues: list[Issue]) -> None:
     """One InvalidInput naming every field at fault, when any is."""
     if issues:
-        raise InvalidInput(_summary(issues), issues)
+        raise InvalidInput(issues_summary(issues), issues)
 
 
 def _listed(values) -> str:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from ..store.models import InstanceRow
 from .instances import insert_instances
 from .production import Production, ProductionTask, aware
-from .triggers import Run, next_runs, runs_between
+from .triggers import next_runs, runs_between
 
 CATCH_UP_POLICIES = ("run", "skip")
 MISSED = "missed while no scheduler was running (catch-up policy: skip)"
@@ -52,7 +52,7 @@ class Planner:
             if cursor.next_fire is None or cursor.next_fire > now:
                 continue  # the common case: one comparison per task and tick
             for run in runs_between(task.config, cursor.planned_until, now):
-                row = _instance(task, run)
+                row = task.new_instance("recurring", run.business_date, run.scheduled_time, "scheduler")
                 (missed if self.catch_up == "skip" and run.scheduled_time < self.started_at else due).append(row)
                 cursor.planned_until = run.scheduled_time
             cursor.next_fire = _next_fire(task, cursor.planned_until)
@@ -94,10 +94,3 @@ class Planner:
 def _next_fire(task: ProductionTask, after: datetime) -> datetime | None:
     runs = next_runs(task.config, 1, after)
     return runs[0].scheduled_time if runs else None
-
-
-def _instance(task: ProductionTask, run: Run) -> dict:
-    return {"task_id": task.id, "version_id": task.version_id, "kind": "recurring", "state": "waiting_time",
-            "business_date": run.business_date, "scheduled_time": run.scheduled_time, "priority": task.priority,
-            "attempt": 1, "max_attempts": 1 + task.config.run.rerun_on_failure.count, "params": {},
-            "triggered_by": "scheduler"}

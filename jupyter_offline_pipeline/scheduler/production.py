@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -49,6 +50,14 @@ class ProductionTask:
 
     def parameters(self) -> dict[str, str]:
         return {p.name: p.value for p in self.config.parameters}
+
+    def new_instance(self, kind: str, business_date: date, scheduled_time: datetime, triggered_by: str, *,
+                     params: dict[str, str] | None = None, backfill_id: int | None = None) -> dict[str, Any]:
+        """A new instance of this production version, as ``instances.insert_instances`` takes it."""
+        return {"task_id": self.id, "version_id": self.version_id, "kind": kind, "business_date": business_date,
+                "scheduled_time": scheduled_time.astimezone(timezone.utc), "state": "waiting_time",
+                "priority": self.priority, "attempt": 1, "max_attempts": 1 + self.config.run.rerun_on_failure.count,
+                "params": params or {}, "backfill_id": backfill_id, "triggered_by": triggered_by}
 
 
 @dataclass

@@ -95,7 +95,7 @@ class OfflinePipelineApp(ExtensionApp):
     async def stop_extension(self) -> None:
         pipeline: Pipeline | None = self.settings.get(SETTINGS_KEY)
         if pipeline is not None:
-            if getattr(pipeline, "scheduler", None) is not None:  # TODO field
+            if pipeline.scheduler is not None:
                 pipeline.scheduler.stop()
             pipeline.executor.shutdown(wait=False, cancel_futures=True)
             pipeline.store.engine.dispose()

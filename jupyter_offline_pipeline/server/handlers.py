@@ -28,6 +28,7 @@ from ..service.errors import InvalidInput, Issue, ServiceError
 from ..service.lineage import lineage_graph, openlineage_for
 from ..service.projects import ProjectService
 from ..scheduler.operations import OperationCenter
+from ..scheduler.scheduler import Scheduler
 from ..scheduler.triggers import next_runs
 from ..service.schedule import ScheduleConfig, schedule_issues, schedule_json_schema
 from ..service.submit import SubmitService
@@ -55,6 +56,7 @@ class Pipeline:
     mode: str  # of projects created without one
     local_user: str | None  # a shared-token server's one user; None: names come from Jupyter
     executor: Executor
+    scheduler: Scheduler | None = None  # None: a `jupyter pipeline scheduler` daemon schedules
 
     @classmethod
     def build(cls, store: Store, secrets: SecretBox, **options: Any) -> Pipeline:
@@ -129,9 +131,13 @@ class PipelineHandler(APIHandler):
         return value in ("1", "true")
 
     async def call(self, function: Callable, *args: Any, **kwargs: Any) -> Any:
-        """Run a blocking service call (database, drivers) off the event loop."""
+        """Run a blocking service call (database, drivers) off the event loop. A change (a
+        publish, a run, a rerun, a kill) wakes this server's scheduler to act on it now."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.pipeline.executor, partial(function, *args, **kwargs))
+        result = await loop.run_in_executor(self.pipeline.executor, partial(function, *args, **kwargs))
+        if self.request.method != "GET" and self.pipeline.scheduler is not None:
+            self.pipeline.scheduler.wake()
+        return result
 
     def reply(self, value: Any, status: int = 200) -> None:
         self.set_status(status)

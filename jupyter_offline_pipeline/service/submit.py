@@ -102,7 +102,7 @@ class SubmitService:
         else as a ``delete`` version waiting in the to-publish list."""
         remarks = _checked_remarks(remarks)
         with self.store.session() as session:
-            task, latest = _owned(session, user, task_id), _latest(session, task_id)
+            task, latest = _owned(session, user, task_id), latest_version(session, task_id)
             if _project(session, task).mode != "dev_prod" or latest is None:
                 session.delete(task)
                 return SubmitResult("deleted")
@@ -141,7 +141,7 @@ class SubmitService:
         with self.store.session() as session:
             tasks = session.scalars(select(TaskRow).where(TaskRow.project_id == project_id)
                                     .order_by(TaskRow.name)).all()
-            pending = [(task, _latest(session, task.id)) for task in tasks]
+            pending = [(task, latest_version(session, task.id)) for task in tasks]
             return [{"task_id": task.id, "task_name": task.name, **_version_view(version, brief=True)}
                     for task, version in pending if version and version.published_at is None]
 
@@ -153,7 +153,7 @@ class SubmitService:
                 task = task_row(session, task_id)
                 if task.project_id != project_id:
                     raise NotFound(f"task {task_id} is not in project {project_id}")
-                version = _latest(session, task_id)
+                version = latest_version(session, task_id)
                 if version is None or version.published_at is not None:
                     raise Conflict(f"task '{task.name}' has nothing to publish")
                 if version.change == "delete":
@@ -286,7 +286,7 @@ def _checked_remarks(remarks: str | None) -> str:
 def _new_version(session: Session, user: User, draft: TaskRow, remarks: str, checks: list[CheckResult],
                  edges: list[Edge], change: str | None = None) -> VersionRow:
     """Freeze ``draft`` (the script and schedule the checks saw) as the task's next version."""
-    task, latest = task_row(session, draft.id), _latest(session, draft.id)
+    task, latest = task_row(session, draft.id), latest_version(session, draft.id)
     version = VersionRow(
         task_id=task.id, number=latest.number + 1 if latest else 1, script=draft.script,
         schedule=draft.schedule, remarks=remarks, author=user.name,
@@ -319,7 +319,7 @@ def _project(session: Session, task: TaskRow) -> ProjectRow:
     return session.get(ProjectRow, task.project_id)
 
 
-def _latest(session: Session, task_id: int) -> VersionRow | None:
+def latest_version(session: Session, task_id: int) -> VersionRow | None:
     return session.scalar(select(VersionRow).where(VersionRow.task_id == task_id)
                           .order_by(VersionRow.number.desc()).limit(1))
 

@@ -84,7 +84,7 @@ class TaskService:
                 "target_datasource": self._datasource_problem(user, target_datasource, target_type, "write"),
             }
             if issues := [Issue(f, m) for f, m in problems.items() if m]:
-                raise InvalidInput(f"the task cannot be created: {_summary(issues)}", issues)
+                raise InvalidInput(f"the task cannot be created: {issues_summary(issues)}", issues)
             script = script_template(
                 source_type, target_type, source_datasource=source_datasource,
                 target_datasource=target_datasource, source_table=source_table,
@@ -148,7 +148,7 @@ class TaskService:
             issues = _script_issues(script)
             config, config_issues = _checked_schedule(row.schedule_type, schedule)
             if issues := issues + config_issues:
-                raise InvalidInput(f"the draft cannot be saved: {_summary(issues)}", issues)
+                raise InvalidInput(f"the draft cannot be saved: {issues_summary(issues)}", issues)
             if script is not None:
                 row.script = script
             if config is not None:
@@ -225,7 +225,7 @@ def _info(row: TaskRow, with_script: bool = False) -> TaskInfo:
         row.script if with_script else None, row.schedule if with_script else None)
 
 
-def _summary(issues: list[Issue]) -> str:
+def issues_summary(issues: list[Issue]) -> str:
     return "; ".join(f"{i.field}: {i.message}" for i in issues)
 
 
