@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from conftest import PG_PARAMS
 from jupyter_offline_pipeline.crypto import SecretBox
+from jupyter_offline_pipeline.scheduler.operations import OperationCenter
 from jupyter_offline_pipeline.scheduler.planner import MISSED, Planner
 from jupyter_offline_pipeline.scheduler.production import Production
 from jupyter_offline_pipeline.scheduler.scheduler import Scheduler
@@ -440,16 +441,14 @@ def test_a_run_over_its_timeout_is_killed_and_reruns_when_configured(pg_world):
     assert world.counts(world.ods) == {}
 
 
-def test_a_kill_in_the_store_stops_the_process(pg_world):
+def test_a_kill_from_the_operation_center_stops_the_process(pg_world):
     world = pg_world()
     task = world.task("slow", slow_script(world, 120), schedule(DAY), "pg", "pg")
     world.clock.advance(days=1)
     scheduler = world.scheduler()
     world.run_until(scheduler, lambda: world.instances(task)[0].state == "running" and world.instances(task)[0].pid)
     instance = world.instances(task)[0]
-    from jupyter_offline_pipeline.scheduler.instances import transition
-    with world.store.session() as session:
-        transition(session, session.get(InstanceRow, instance.id), "killed", "killed by alice")
+    assert OperationCenter(world.store).kill(ALICE, instance.id)["state"] == "killed"
     scheduler.tick()
     deadline = time.monotonic() + 10
     while _alive(instance.pid) and time.monotonic() < deadline:
@@ -458,6 +457,60 @@ def test_a_kill_in_the_store_stops_the_process(pg_world):
     assert world.instances(task)[0].state == "killed"
     scheduler.tick()
     assert scheduler.pool.free_slots() == 2
+
+
+def test_a_backfill_runs_its_dates_in_order_with_its_downstream(pg_world):
+    world = pg_world()
+    ods = world.copy("to_ods", world.orders, world.ods, schedule(DAY))
+    dwd = world.copy("to_dwd", world.ods, world.dwd, schedule(DAY))
+    ops, today = OperationCenter(world.store), world.clock.now.date()
+    backfill = ops.backfill(ALICE, ods, date_from=today - timedelta(days=4), date_to=today - timedelta(days=2),
+                            downstream=True, parallelism=1)
+    scheduler = world.scheduler()
+    world.run_until(scheduler, lambda: ops.backfill_view(ALICE, backfill["id"])["state"] == "finished")
+    names = {ods: "ods", dwd: "dwd"}
+    ran = [(names[i.task_id], i.business_date.day) for i in sorted(world.instances(), key=lambda i: i.started_at)]
+    days = [(today - timedelta(days=n)).day for n in (4, 3, 2)]
+    assert ran == [(name, day) for day in days for name in ("ods", "dwd")]  # date order, upstream first
+    assert {i.state for i in world.instances()} == {"success"}
+    assert world.counts(world.dwd) == {f"{today - timedelta(days=n):%Y%m%d}": 100 for n in (4, 3, 2)}
+
+
+def test_run_now_with_a_parameter_then_rerun_and_force_rerun(pg_world):
+    world = pg_world()
+    config = schedule(None) | {"parameters": [{"name": "top", "value": "50"}]}
+    script = copy_script("pg", world.orders, "pg", world.ods, table=[world.orders], column=["id", "amount", "bizdate"],
+                         where="bizdate = '${bizdate}' and id < ${top}")
+    manual = world.task("by_hand", script, config, "pg", "pg", schedule_type="manual")
+    ops, scheduler = OperationCenter(world.store), world.scheduler()
+    first = ops.run_now(ALICE, manual, params={"top": "5"})
+    world.clock.now = utcnow()  # run now means the real now
+    world.run_until(scheduler, finished(world, manual))
+    bizdate = f"{world.clock.now.date() - timedelta(days=1):%Y%m%d}"
+    assert world.counts(world.ods) == {bizdate: 5}
+    assert ops.instance(ALICE, first["id"])["stats"]["records_written"] == 5
+    rerun = ops.rerun(ALICE, first["id"])
+    assert [i["state"] for i in rerun] == ["waiting_upstream"]
+    world.run_until(scheduler, finished(world, manual))
+    assert world.instances(manual)[0].attempt == 2 and world.counts(world.ods) == {bizdate: 5}  # written once
+    assert [i["state"] for i in ops.rerun(ALICE, first["id"], force=True)] == ["waiting_resources"]
+    world.run_until(scheduler, finished(world, manual))
+    assert "== instance" in ops.log(ALICE, first["id"])["text"]
+
+
+def test_rerun_downstream_runs_the_chain_again(pg_world):
+    world = pg_world()
+    ods = world.copy("to_ods", world.orders, world.ods, schedule(DAY))
+    dwd = world.copy("to_dwd", world.ods, world.dwd, schedule(DAY))
+    world.clock.advance(days=1)
+    scheduler = world.scheduler()
+    world.run_until(scheduler, finished(world, ods, dwd))
+    world.pg.execute(f"delete from {world.dwd}")
+    again = OperationCenter(world.store).rerun(ALICE, world.instances(ods)[0].id, downstream=True)
+    assert [(i["task_id"], i["state"]) for i in again] == [(ods, "waiting_upstream"), (dwd, "waiting_upstream")]
+    world.run_until(scheduler, finished(world, ods, dwd))
+    assert [(i.state, i.attempt) for i in world.instances()] == [("success", 2), ("success", 2)]
+    assert world.counts(world.dwd) == {yesterday(world): 100}
 
 
 def test_the_concurrency_limit_queues_by_priority(pg_world):
