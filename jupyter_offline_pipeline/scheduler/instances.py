@@ -180,4 +180,14 @@ def _alive(pid: int | None) -> bool:
         return False
     except PermissionError:  # it exists, under another user
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """True when ``pid`` has ended but was not reaped: a crashed scheduler's workers go to
+    init, which in a container may never reap them, and ``kill(pid, 0)`` still finds them."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except (OSError, IndexError):  # gone meanwhile, or no /proc: kill(pid, 0) decides
+        return False
