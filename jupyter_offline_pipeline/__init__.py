@@ -2,7 +2,8 @@
 
 __version__ = "0.1.0"
 
-__all__ = ["PipelineClient", "PipelineError", "load_ipython_extension"]
+__all__ = ["PipelineClient", "PipelineError", "load_ipython_extension", "schedule_form", "create_task_form",
+           "datasource_form"]
 
 
 def _jupyter_server_extension_points() -> list[dict]:
@@ -25,8 +26,8 @@ def load_ipython_extension(ipython) -> None:
 
 
 def __getattr__(name: str):
-    # the client on first use only: the server and the command line never import it
-    if name in ("PipelineClient", "PipelineError"):
+    # the client and the forms on first use only: the server and the command line never import them
+    if name in ("PipelineClient", "PipelineError", "schedule_form", "create_task_form", "datasource_form"):
         from . import kernel
 
         return getattr(kernel, name)

@@ -257,6 +257,31 @@ def _lineage(magics, args, cell):
     return magics.client.lineage(args.target, direction=args.direction, depth=args.depth)
 
 
+@command("schedule", "the task's schedule configuration as a form (ipywidgets): checks as you edit, "
+         "previews the next runs, saves", TASK)
+def _schedule(magics, args, cell):
+    from .forms import schedule_form
+
+    return schedule_form(args.task, magics.client)
+
+
+@command("create", "the Create Offline Script dialog as a form (ipywidgets)",
+         arg("--project", help="another project than the client's"))
+def _create(magics, args, cell):
+    from .forms import create_task_form
+
+    return create_task_form(magics.client, project=args.project)
+
+
+@command("datasource", "a data source form (ipywidgets): a new one, or NAME to edit; with Test connection",
+         arg("name", nargs="?", metavar="NAME", help="the data source to edit (default: a new one)"),
+         arg("--type", help="the new data source's type"))
+def _datasource(magics, args, cell):
+    from .forms import datasource_form
+
+    return datasource_form(args.name, magics.client, type=args.type)
+
+
 def _watch(client: PipelineClient, instance):
     """Poll the instance until it ends, redrawing one progress display: its state and,
     while it runs, the records and speed of the progress lines its log gets every few

@@ -1,9 +1,12 @@
 import { JupyterFrontEndPlugin } from '@jupyterlab/application';
 
 import { datasourcesPlugin } from './plugins/datasources';
+import { editorPlugin } from './plugins/editor';
 import { modelPlugin } from './plugins/model';
+import { operationsPlugin } from './plugins/operations';
+import { schedulePlugin } from './plugins/schedule';
 import { sidebarPlugin } from './plugins/sidebar';
-import { taskViewerPlugin } from './plugins/taskViewer';
+import { submitPlugin } from './plugins/submit';
 import { tasksPlugin } from './plugins/tasks';
 
 const plugins: JupyterFrontEndPlugin<any>[] = [
@@ -11,7 +14,10 @@ const plugins: JupyterFrontEndPlugin<any>[] = [
   sidebarPlugin,
   tasksPlugin,
   datasourcesPlugin,
-  taskViewerPlugin
+  editorPlugin,
+  operationsPlugin,
+  schedulePlugin,
+  submitPlugin
 ];
 
 export default plugins;

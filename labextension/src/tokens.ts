@@ -20,6 +20,19 @@ export namespace CommandIDs {
   export const requestPermission = 'pipeline:request-permission';
   export const grantRequest = 'pipeline:grant-permission-request';
   export const refuseRequest = 'pipeline:refuse-permission-request';
+  // the script document (plugins/editor.ts)
+  export const saveScript = 'pipeline:save-script';
+  export const validateScript = 'pipeline:validate-script';
+  export const showVersions = 'pipeline:show-versions';
+  export const runTask = 'pipeline:run-task';
+  // schedule, submit, publish (plugins/schedule.ts, plugins/submit.ts)
+  export const openSchedule = 'pipeline:open-schedule';
+  export const submitTask = 'pipeline:submit-task';
+  export const publishTask = 'pipeline:publish-task';
+  // the Operation Center (plugins/operations.ts)
+  export const openOperationCenter = 'pipeline:open-operation-center';
+  export const openInstance = 'pipeline:open-instance';
+  export const backfill = 'pipeline:backfill';
 }
 
 /** The palette category of every command. */
