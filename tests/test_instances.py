@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from jupyter_offline_pipeline.scheduler.instances import (
-    ORPHANED, TRANSITIONS, claim, create_due, heartbeat, settle_orphans, transition)
+    ORPHANED, STARTING_GRACE, TRANSITIONS, claim, create_due, heartbeat, settle_orphans, transition)
 from jupyter_offline_pipeline.service.errors import Conflict
 from jupyter_offline_pipeline.store import Store
 from jupyter_offline_pipeline.store.models import (
@@ -259,3 +259,13 @@ def test_settle_orphans_fails_stale_and_dead_runs_only(store):
     assert state[6] == "waiting_time"
     assert events(store, stale)[-1] == ("running", "failed", ORPHANED)
     assert settle_orphans(store, "here", timedelta(minutes=5)) == []
+
+
+def test_a_claim_that_never_got_a_worker_is_settled_after_a_grace(store):
+    create_due(store, due(2, state="waiting_resources"))
+    starting, abandoned = [i.id for i in claim(store, "here", 2)]
+    with store.session() as s:  # the scheduler died between the claim and handing it to a worker
+        s.execute(update(InstanceRow).where(InstanceRow.id == abandoned)
+                  .values(heartbeat_at=utcnow() - STARTING_GRACE - timedelta(seconds=1)))
+    assert settle_orphans(store, "here", timedelta(minutes=5)) == [abandoned]
+    assert settle_orphans(store, "elsewhere", timedelta(minutes=5)) == []  # not another host's to judge

@@ -35,6 +35,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 STATES = frozenset(TRANSITIONS)
 FINISHED = frozenset({"success", "failed", "not_run", "dry_run", "killed"})
 ORPHANED = "scheduler stopped while it ran"
+STARTING_GRACE = timedelta(seconds=15)  # a claimed run without a worker pid longer is orphaned
 
 
 def transition(session: Session, instance: InstanceRow, to_state: str, reason: str) -> None:
@@ -160,7 +161,7 @@ def settle_orphans(store: Store, scheduler_id: str, stale_after: timedelta) -> l
                 InstanceRow.heartbeat_at.is_(None), InstanceRow.heartbeat_at < cutoff,
                 InstanceRow.claimed_by == scheduler_id))
             .order_by(InstanceRow.id).with_for_update(skip_locked=True)).all()
-        orphans = [i for i in running if _stale(i, cutoff) or (i.claimed_by == scheduler_id and not _alive(i.pid))]
+        orphans = [i for i in running if _stale(i, cutoff) or (i.claimed_by == scheduler_id and _gone(i))]
         for instance in orphans:  # not the run's fault: a rerun, when attempts are left, goes at once
             fail(session, instance, ORPHANED, utcnow(), rerun_interval=timedelta(0))
         return [i.id for i in orphans]
@@ -170,10 +171,16 @@ def _stale(instance: InstanceRow, cutoff: datetime) -> bool:
     return instance.heartbeat_at is None or instance.heartbeat_at < cutoff
 
 
-def _alive(pid: int | None) -> bool:
-    """True while process ``pid`` exists here; no pid yet means a worker is still starting."""
-    if pid is None:
-        return True
+def _gone(instance: InstanceRow) -> bool:
+    """This host's run has no process: its pid is dead, or it never got one (a scheduler
+    dies between the claim and handing the run to a worker, which takes milliseconds)."""
+    if instance.pid is None:
+        return instance.heartbeat_at is not None and utcnow() - instance.heartbeat_at > STARTING_GRACE
+    return not _alive(instance.pid)
+
+
+def _alive(pid: int) -> bool:
+    """True while process ``pid`` exists here (and is not a zombie)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
