@@ -161,9 +161,21 @@ def cmd_template(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from .demo import run_demo
+    from .demo import publish_demo_task, run_demo
 
-    return run_demo(_datasources(args), Path(args.dir), acting_user())
+    service, user = _datasources(args), acting_user()
+    status = run_demo(service, Path(args.dir), user)
+    if status or not args.lab:
+        return status
+    print(publish_demo_task(service, user), file=sys.stderr)
+    command = ["jupyter", "lab", "--no-browser", f"--ServerApp.root_dir={Path(args.dir).resolve()}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")  # Jupyter refuses root without it
+    if args.db_url:
+        command.append(f"--OfflinePipelineApp.db_url={args.db_url}")
+    print("starting JupyterLab (Ctrl+C stops it): open the URL it prints, then the Batch Pipeline "
+          "sidebar", file=sys.stderr, flush=True)
+    os.execvp(command[0], command)
 
 
 def cmd_scheduler(args) -> int:
@@ -281,6 +293,8 @@ def _parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("demo", help="create demo data sources and run a demo script")
     p.add_argument("--dir", default=str(Path.cwd() / "pipeline-demo"), help="where the demo files go")
+    p.add_argument("--lab", action="store_true",
+                   help="then put the demo task in production and start JupyterLab on the demo folder")
     p.set_defaults(handler=cmd_demo)
     return parser
 

@@ -60,6 +60,29 @@ def run_demo(service: DataSourceService, folder: Path, user: User) -> int:
     return 0 if summary.status == "success" else 1
 
 
+DEMO_TASK = "orders_daily"
+
+
+def publish_demo_task(service: DataSourceService, user: User) -> str:
+    """The demo script as the task ``orders_daily`` of the default project, submitted (so
+    in production, running daily); the sidebar and the Operation Center then show it."""
+    from .service.projects import ProjectService
+    from .service.submit import SubmitService
+    from .service.tasks import TaskService
+
+    project = ProjectService(service.store).ensure_default(user)
+    tasks = TaskService(service.store, service)
+    existing = [t for t in tasks.list(user, project.id, search=DEMO_TASK) if t.name == DEMO_TASK]
+    if existing:
+        return f"task {DEMO_TASK!r} is there from an earlier demo"
+    task = tasks.create(user, project.id, name=DEMO_TASK, schedule_type="recurring",
+                        description="created by jupyter pipeline demo", source_type="sqlite",
+                        source_datasource=SHOP, target_type="duckdb", target_datasource=WAREHOUSE)
+    tasks.save_draft(user, task.id, script=DEMO_SCRIPT)
+    result = SubmitService(service.store, service).submit(user, task.id, "the demo", confirm_warnings=True)
+    return f"task {DEMO_TASK!r} of project {project.name!r}: {result.status}"
+
+
 def _register(service: DataSourceService, name: str, kind: str, path: Path, user: User) -> None:
     try:
         service.add(user, name, kind, {"path": str(path)}, "created by jupyter pipeline demo")
