@@ -198,7 +198,7 @@ test.describe('Script editor', () => {
     await expect(page.locator('.cm-tooltip-lint')).toContainText(
       `data source '${source}_typo' does not exist`
     );
-    await doc.screenshot({ path: path.join(SHOTS, 'editor.png') });
+    // (screenshots/editor.png is the seed procedure's: seed-procedure.spec.ts)
 
     // a click on the problem puts the cursor on it
     await doc.locator('.cm-line', { hasText: '"type": "job"' }).click();
@@ -350,16 +350,15 @@ test.describe('Script editor', () => {
       .getByRole('button', { name: 'Versions', exact: true });
     await versionsButton.click();
     const versions = page.locator('.jp-pipeline-Versions');
-    await expect(versions.locator('.jp-pipeline-versionsMessage')).toContainText(
-      'No version yet'
-    );
+    await expect(
+      versions.locator('.jp-pipeline-versionsMessage')
+    ).toContainText('No version yet');
 
     // submitted twice (REST): in production, and two versions to compare
     const submit = async (remarks: string) => {
-      const answer = await page.request.post(
-        `${API}/tasks/${task.id}/submit`,
-        { data: { remarks } }
-      );
+      const answer = await page.request.post(`${API}/tasks/${task.id}/submit`, {
+        data: { remarks }
+      });
       expect(answer.status()).toBe(200);
       expect((await answer.json()).status).not.toBe('failed');
     };
@@ -373,7 +372,10 @@ test.describe('Script editor', () => {
       ).status()
     ).toBe(200);
     await submit('more channels');
-    await page.getByRole('main').getByRole('tab', { name: task.name, exact: true }).click();
+    await page
+      .getByRole('main')
+      .getByRole('tab', { name: task.name, exact: true })
+      .click();
     await versionsButton.click();
     await expect(versions.locator('tr[data-version]')).toHaveCount(2);
     await expect(versions.locator('.jp-pipeline-versionsMessage')).toHaveText(
@@ -385,10 +387,15 @@ test.describe('Script editor', () => {
     await expect(
       versions.locator('.jp-pipeline-diffLine.jp-mod-add')
     ).toContainText(['"concurrent": 2']);
-    await versions.screenshot({ path: path.join(SHOTS, 'editor-versions.png') });
+    await versions.screenshot({
+      path: path.join(SHOTS, 'editor-versions.png')
+    });
 
     // now in production: Run starts a manual instance
-    await page.getByRole('main').getByRole('tab', { name: task.name, exact: true }).click();
+    await page
+      .getByRole('main')
+      .getByRole('tab', { name: task.name, exact: true })
+      .click();
     await doc
       .locator('.jp-Toolbar')
       .getByRole('button', { name: 'Run', exact: true })
@@ -405,6 +412,59 @@ test.describe('Script editor', () => {
     expect(
       instances.instances.map((i: { business_date: string }) => i.business_date)
     ).toContain('2026-01-15');
+  });
+
+  test("the tree's Run and Versions act on the right-clicked task, not the open script", async ({
+    page
+  }) => {
+    const open = await createTask(page.request);
+    const other = await createTask(page.request);
+    await openFromSidebar(page, open);
+    const sidebar = page.locator('#jp-pipeline-sidebar');
+    const leaf = sidebar.locator('.jp-pipeline-treeItem[data-kind="task"]', {
+      hasText: other.name
+    });
+    const menuItem = (label: string) =>
+      page.locator('.lm-Menu .lm-Menu-item').filter({ hasText: label }).first();
+
+    await leaf.click({ button: 'right' });
+    await menuItem('Run Task Now').click();
+    const dialog = page.locator('.jp-Dialog');
+    await expect(dialog.locator('.jp-Dialog-header')).toHaveText(
+      `Run ${other.name}`
+    );
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await expect(dialog).toHaveCount(0);
+
+    await leaf.click({ button: 'right' });
+    await menuItem('Show Task Versions').click();
+    await expect(
+      page
+        .getByRole('main')
+        .getByRole('tab', { name: `Versions: ${other.name}` })
+    ).toBeVisible();
+    await expect(
+      page
+        .getByRole('main')
+        .getByRole('tab', { name: `Versions: ${open.name}` })
+    ).toHaveCount(0);
+
+    // the toolbar's Run is still the open script's
+    await page
+      .getByRole('main')
+      .getByRole('tab', { name: open.name, exact: true })
+      .click();
+    await page
+      .locator(
+        `.jp-pipeline-TaskDocument[data-task-id="${open.id}"] .jp-Toolbar`
+      )
+      .getByRole('button', { name: 'Run', exact: true })
+      .click();
+    await expect(dialog.locator('.jp-Dialog-header')).toHaveText(
+      `Run ${open.name}`
+    );
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await expect(dialog).toHaveCount(0);
   });
 
   test('a *.pipeline.json file opens in the same editor with the same validation', async ({

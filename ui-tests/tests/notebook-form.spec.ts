@@ -84,9 +84,12 @@ test.describe('Notebook forms', () => {
     await expect(runs.nth(1)).toContainText(/(Mon|Wed|Fri) 02:30/);
     await expect(output.getByRole('tab', { name: 'Schedule' })).toBeVisible();
     // the cell, its code above the form, for the README
-    await page.locator('.jp-Cell').first().screenshot({
-      path: path.join(SHOTS, 'notebook-schedule-form.png')
-    });
+    await page
+      .locator('.jp-Cell')
+      .first()
+      .screenshot({
+        path: path.join(SHOTS, 'notebook-schedule-form.png')
+      });
 
     // typed in the browser: the kernel checks it and shows the message beside it
     const timeRow = form.locator('.jop-field-schedule-cycle-time');
@@ -107,9 +110,13 @@ test.describe('Notebook forms', () => {
     await time.press('Enter');
     await expect(timeRow).not.toContainText('is not a time of day');
     await output.getByRole('button', { name: 'Save' }).click();
-    await expect(output.getByText(/saved at .*weekdays 1, 3, 5 at 03:15/)).toBeVisible();
+    await expect(
+      output.getByText(/saved at .*weekdays 1, 3, 5 at 03:15/)
+    ).toBeVisible();
 
-    const stored = await (await page.request.get(`${API}/tasks/${taskId}`)).json();
+    const stored = await (
+      await page.request.get(`${API}/tasks/${taskId}`)
+    ).json();
     expect(stored.schedule.schedule.cycle).toEqual({
       type: 'week',
       weekdays: [1, 3, 5],

@@ -331,12 +331,18 @@ test.describe('Operation Center', () => {
       .click();
     await expect(log).toContainText('Records written');
     // toasts off the picture (best effort: another test's failure may come)
-    for (const close of await page
-      .locator('.Toastify__toast .jp-Notification-Toast-Close')
-      .all()) {
-      await close.click().catch(() => undefined);
-    }
-    await expect(page.locator('.Toastify__toast')).toHaveCount(0);
+    // one at a time, each click short: one may close by itself meanwhile
+    const toasts = page.locator('.Toastify__toast');
+    await expect(async () => {
+      if ((await toasts.count()) > 0) {
+        await toasts
+          .first()
+          .locator('.jp-Notification-Toast-Close')
+          .click({ timeout: 2000 })
+          .catch(() => undefined);
+      }
+      await expect(toasts).toHaveCount(0, { timeout: 1000 });
+    }).toPass({ timeout: 30_000 });
     await page.locator('#jp-main-dock-panel').screenshot({
       path: path.join(SHOTS, 'operation-center.png')
     });

@@ -10,10 +10,10 @@ import * as path from 'path';
  * preview, a client and a server field message, save, dependencies found from
  * lineage), then the submit dialog (checks one by one, confirming past the
  * table duplication warning, the lineage graph), and publishing from the
- * to-publish list of a dev_prod project.
+ * to-publish list of a dev_prod project. (screenshots/schedule.png and
+ * submit-lineage.png are taken by seed-procedure.spec.ts.)
  */
 
-const SHOTS = path.join(__dirname, '..', 'screenshots');
 const FILES = fs.mkdtempSync(path.join(os.tmpdir(), 'pipeline-ui-schedule-'));
 const API = '/pipeline/api';
 
@@ -242,7 +242,6 @@ test.describe('Schedule, submit and publish', () => {
         expect(dayBefore(date)).toBe(previous);
       }
     });
-    await panel.screenshot({ path: path.join(SHOTS, 'schedule.png') });
 
     // a wrong value: the rule's message on its field, a badge on the tab, no save
     await panel.getByLabel('Cycle type').selectOption('minute');
@@ -396,9 +395,6 @@ test.describe('Schedule, submit and publish', () => {
         `.jp-pipeline-Lineage-edge[data-source="${shop}:orders.amount"][data-target="${dw}:ods_orders.amount"]`
       )
     ).toHaveCount(1);
-    await dialog
-      .locator('.jp-Dialog-content')
-      .screenshot({ path: path.join(SHOTS, 'submit-lineage.png') });
     await submit.click();
     await expect(dialog).toHaveCount(0);
     expect(await taskStatus(request, taskId)).toBe('published');

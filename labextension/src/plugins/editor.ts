@@ -210,10 +210,14 @@ export const editorPlugin: JupyterFrontEndPlugin<void> = {
       return tracker.currentWidget;
     };
 
-    /** The task an action is for: given, else the current document's, else the tree's selection. */
+    /**
+     * The task an action is for: given, else the current document's, else the
+     * tree's selection. From the tree's context menu (`fromTree`) the
+     * right-clicked task (the tree selects it) comes before any open document.
+     */
     const taskFor = (
       args: ReadonlyPartialJSONObject,
-      selectionFirst = false
+      selectionFirst = args.fromTree === true
     ): number | null => {
       const given = idArgument(args);
       if (given !== null) {
@@ -367,13 +371,16 @@ export const editorPlugin: JupyterFrontEndPlugin<void> = {
       selector: TASK_ITEM,
       rank: 0
     });
+    // the right-clicked task, not the open document's: see taskFor
     app.contextMenu.addItem({
       command: CommandIDs.runTask,
+      args: { fromTree: true },
       selector: TASK_ITEM,
       rank: 1
     });
     app.contextMenu.addItem({
       command: CommandIDs.showVersions,
+      args: { fromTree: true },
       selector: TASK_ITEM,
       rank: 2
     });
