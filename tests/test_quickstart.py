@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -15,7 +16,7 @@ import requests
 
 
 def test_demo_lab_starts_jupyterlab_with_the_demo_task_in_production(tmp_path):
-    env = {**os.environ, "JUPYTER_DATA_DIR": str(tmp_path / "data"), "JUPYTER_RUNTIME_DIR": str(tmp_path / "run"),
+    env = {**os.environ, "JUPYTER_PORT": str(_free_port()), "JUPYTER_DATA_DIR": str(tmp_path / "data"), "JUPYTER_RUNTIME_DIR": str(tmp_path / "run"),
            "JUPYTER_CONFIG_DIR": str(tmp_path / "config"), "JUPYTER_PIPELINE_DB_URL": f"sqlite:///{tmp_path / 'store.db'}"}
     env.pop("JUPYTER_PIPELINE_ENCRYPTION_KEY", None)
     process = subprocess.Popen(
@@ -32,12 +33,12 @@ def test_demo_lab_starts_jupyterlab_with_the_demo_task_in_production(tmp_path):
                 url = match.group(1)
         assert url, "".join(seen)
         assert "SUCCESS" in "".join(seen) and "task 'orders_daily' of project 'default': published" in "".join(seen)
-        base, token = url.split("/lab?token=")
+        base, token = url.replace("localhost", "127.0.0.1").split("/lab?token=")
         headers = {"Authorization": f"token {token}"}
-        assert requests.get(f"{base}/lab", headers=headers, timeout=30).status_code == 200
-        extensions = requests.get(f"{base}/lab/api/extensions", headers=headers, timeout=30).json()
+        assert _get(f"{base}/lab", headers).status_code == 200
+        extensions = _get(f"{base}/lab/api/extensions", headers).json()
         assert any(e["name"] == "jupyter-offline-pipeline" and e["enabled"] for e in extensions)
-        production = requests.get(f"{base}/pipeline/api/operations/tasks", headers=headers, timeout=30).json()
+        production = _get(f"{base}/pipeline/api/operations/tasks", headers).json()
         assert [t["name"] for t in production] == ["orders_daily"]
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -45,3 +46,21 @@ def test_demo_lab_starts_jupyterlab_with_the_demo_task_in_production(tmp_path):
             process.wait(30)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _get(url: str, headers: dict) -> requests.Response:
+    """GET, retrying while the server is still coming up."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return requests.get(url, headers=headers, timeout=30)
+        except requests.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
