@@ -2,7 +2,10 @@
 configuration and its place in the dependency graph.
 
 The scheduler loads a ``Production`` each tick (one query for the versions, one for the
-lineage), so a publish, a deletion or a changed schedule counts from the next tick on.
+lineage), so a publish, a deletion or a changed schedule counts from the next tick on. Those
+queries read only the columns used here (not the versions' scripts and checks), and a caller
+that loads again and again (the scheduler) passes a cache of the parsed schedule
+configurations, so a tick parses only the versions published since the last one.
 """
 
 from __future__ import annotations
@@ -66,19 +69,32 @@ class Production:
     upstream: dict[int, set[int]]  # task id -> the production tasks its instances wait for
 
     @classmethod
-    def load(cls, session: Session) -> Production:
+    def load(cls, session: Session, configs: ConfigCache | None = None) -> Production:
+        """What production runs now. ``configs``: the schedule configurations parsed by
+        earlier loads of the same store, filled in as versions come (a version never
+        changes; its creation time is in the key, as SQLite may give a deleted version's
+        id to a new one)."""
+        configs = {} if configs is None else configs
         rows = session.execute(
-            select(VersionRow, TaskRow.name, TaskRow.owner, TaskRow.schedule_type, ProjectRow.name)
+            select(VersionRow.id, VersionRow.task_id, VersionRow.number, VersionRow.published_at,
+                   VersionRow.created_at, TaskRow.name, TaskRow.owner, TaskRow.schedule_type, ProjectRow.name)
             .join(TaskRow, TaskRow.id == VersionRow.task_id).join(ProjectRow, ProjectRow.id == TaskRow.project_id)
             .where(VersionRow.id.in_(published_versions()))).all()
-        tasks = {version.task_id: ProductionTask(
-            id=version.task_id, name=name, project=project, owner=owner, schedule_type=schedule_type,
-            version_id=version.id, version=version.number, published_at=aware(version.published_at),
-            config=ScheduleConfig.model_validate(version.schedule or {}))
-            for version, name, owner, schedule_type, project in rows}
-        edges = session.scalars(select(LineageRow).where(
-            LineageRow.version_id.in_([t.version_id for t in tasks.values()]), LineageRow.source_column.is_(None)))
-        graph = upstream_map({t.id: t.config.model_dump(mode="json") for t in tasks.values()}, edges)
+        _parse_missing(session, configs, {(row[0], row[4]) for row in rows})
+        tasks = {task_id: ProductionTask(
+            id=task_id, name=name, project=project, owner=owner, schedule_type=schedule_type,
+            version_id=version_id, version=number, published_at=aware(published_at),
+            config=configs[(version_id, created_at)])
+            for version_id, task_id, number, published_at, created_at, name, owner, schedule_type, project in rows}
+        edges = session.execute(
+            select(LineageRow.task_id, LineageRow.source_datasource, LineageRow.source_table,
+                   LineageRow.target_datasource, LineageRow.target_table)
+            .where(LineageRow.version_id.in_([t.version_id for t in tasks.values()]),
+                   LineageRow.source_column.is_(None))).all()
+        dependencies = {t.id: {"dependency": {"upstream": t.config.dependency.upstream,
+                                              "auto_from_lineage": t.config.dependency.auto_from_lineage}}
+                        for t in tasks.values()}
+        graph = upstream_map(dependencies, edges)
         return cls(tasks, {task_id: ups & tasks.keys() for task_id, ups in graph.items()})
 
     def downstream(self, task_id: int) -> list[int]:
@@ -94,6 +110,20 @@ class Production:
                 found.append(task)
                 queue.extend(sorted(below.get(task, ())))
         return found
+
+
+ConfigCache = dict[tuple[int, datetime], ScheduleConfig]  # (version id, its created_at) -> its schedule
+_CHUNK = 5000  # version ids per IN (...), under every backend's limit on bound parameters
+
+
+def _parse_missing(session: Session, configs: ConfigCache, keys: set[tuple[int, datetime]]) -> None:
+    """Parse the schedule configurations of the versions ``keys`` not in ``configs`` yet."""
+    missing = sorted(key[0] for key in keys - configs.keys())
+    for start in range(0, len(missing), _CHUNK):
+        for version_id, created_at, schedule in session.execute(
+                select(VersionRow.id, VersionRow.created_at, VersionRow.schedule)
+                .where(VersionRow.id.in_(missing[start:start + _CHUNK]))):
+            configs[(version_id, created_at)] = ScheduleConfig.model_validate(schedule or {})
 
 
 def aware(moment: datetime) -> datetime:

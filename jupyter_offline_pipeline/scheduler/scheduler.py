@@ -5,7 +5,10 @@ plan the runs that came due into instances, open the gates that can open, hear w
 ended, heartbeat the running ones (a run killed or settled in the store is stopped here),
 time out the ones over their limit, and hand queued instances to free workers. The loop
 sleeps until the next firing or a second, whichever is first; ``wake`` cuts the sleep
-short (the server calls it after an Operation Center action).
+short (the server calls it after an Operation Center action). While runs go on, the sleep
+looks at the workers every ``POLL_SECONDS``: a worker that finished gets the next queued
+instance at once, not at the next tick (a burst of due instances then goes through the
+pool as fast as the runs end, not ``max_workers`` per tick).
 
 Several schedulers may share one store (the server's and ``jupyter pipeline scheduler``,
 or two daemons on PostgreSQL): every step is a guarded transaction on the rows.
@@ -16,6 +19,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -31,11 +35,12 @@ from .executors import WorkerPool
 from .gates import promote
 from .instances import claim, fail, heartbeat, heartbeat_all, settle_orphans
 from .planner import Planner
-from .production import Production
+from .production import ConfigCache, Production
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+POLL_SECONDS = 0.05  # between looks at the busy workers while the loop sleeps
 
 
 class Scheduler:
@@ -51,6 +56,7 @@ class Scheduler:
                                scheduler_id=self.scheduler_id, log_dir=self.log_dir)
         self._runs: dict[int, _Run] = {}  # what this scheduler's workers run now
         self._configs: dict[int, ScheduleConfig] = {}  # version id -> its schedule (versions never change)
+        self._production_configs: ConfigCache = {}  # what Production.load parsed before
         self._wake, self._stop = threading.Event(), threading.Event()
         self._thread: threading.Thread | None = None
         self._last_settle: datetime | None = None
@@ -88,8 +94,23 @@ class Scheduler:
                 self.tick()
             except Exception:  # a bad row or a lost connection must not end scheduling
                 log.exception("scheduler tick failed; trying again")
-            self._wake.wait(self._sleep_seconds())
+            self._pause(self._sleep_seconds())
             self._wake.clear()
+
+    def _pause(self, seconds: float) -> None:
+        """Sleep ``seconds`` (until ``wake``); meanwhile, while workers are busy, hand each
+        one that finishes its next queued instance at once."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            busy = bool(self.pool.running())
+            if self._wake.wait(min(left, POLL_SECONDS) if busy else left) or not busy:
+                return
+            try:
+                now = self.clock()
+                if self._reap(now):
+                    self._dispatch(now)
+            except Exception:  # as for a tick: the next one tries again
+                log.exception("scheduler dispatch failed; trying again")
 
     def _sleep_seconds(self) -> float:
         upcoming = self.planner.next_fire()
@@ -102,7 +123,7 @@ class Scheduler:
     def tick(self) -> None:
         now = self.clock()
         with self.store.session() as session:
-            production = Production.load(session)
+            production = Production.load(session, self._production_configs)
             self.planner.plan(session, production, now)
             promote(session, production, now)
         self._reap(now)
@@ -126,15 +147,18 @@ class Scheduler:
             self._runs[instance.id] = _Run(now, self._config(instance.version_id))
             heartbeat(self.store, instance.id, self.scheduler_id, self.pool.start(instance.id, now))
 
-    def _reap(self, now: datetime) -> None:
-        """Runs that ended: a worker records its own outcome; one that died first cannot."""
-        for ended in self.pool.finished():
+    def _reap(self, now: datetime) -> int:
+        """Runs that ended: a worker records its own outcome; one that died first cannot.
+        Returns how many ended."""
+        ended_runs = self.pool.finished()
+        for ended in ended_runs:
             run = self._runs.pop(ended.instance_id, None)
             if ended.killed or run is None:
                 continue  # this scheduler killed it and recorded why
             reason = (f"the worker process died (exit code {ended.exitcode})" if ended.crashed
                       else "the run ended without recording its outcome")
             self._record_failure(ended.instance_id, reason, now, run.config, rerun=True)
+        return len(ended_runs)
 
     def _watch(self, now: datetime) -> None:
         running = self.pool.running()
