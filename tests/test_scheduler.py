@@ -425,13 +425,14 @@ def test_a_run_over_its_timeout_is_killed_and_reruns_when_configured(pg_world):
                                                                  reruns=1), "pg", "pg")
     world.clock.advance(days=1)
     scheduler = world.scheduler()
-    world.run_until(scheduler, lambda: world.instances(task)[0].state == "running")
+    world.run_until(scheduler, lambda: world.instances(task)[0].log_path is not None)  # its worker began
     pid = world.instances(task)[0].pid
     world.clock.advance(seconds=37)  # 0.01 hours is 36 seconds
     scheduler.tick()
     instance = world.instances(task)[0]
     assert (instance.state, instance.attempt) == ("waiting_time", 2)
     assert "timed out after 0.01 hours" in world.reasons(instance.id)[-2]
+    assert "stopped: timed out after 0.01 hours" in open(instance.log_path).read()
     assert not _alive(pid)
     world.clock.advance(minutes=6)
     world.run_until(scheduler, lambda: world.instances(task)[0].state == "running")
@@ -446,7 +447,7 @@ def test_a_kill_from_the_operation_center_stops_the_process(pg_world):
     task = world.task("slow", slow_script(world, 120), schedule(DAY), "pg", "pg")
     world.clock.advance(days=1)
     scheduler = world.scheduler()
-    world.run_until(scheduler, lambda: world.instances(task)[0].state == "running" and world.instances(task)[0].pid)
+    world.run_until(scheduler, lambda: world.instances(task)[0].log_path is not None)  # its worker began
     instance = world.instances(task)[0]
     assert OperationCenter(world.store).kill(ALICE, instance.id)["state"] == "killed"
     scheduler.tick()
@@ -455,6 +456,7 @@ def test_a_kill_from_the_operation_center_stops_the_process(pg_world):
         time.sleep(0.1)
     assert not _alive(instance.pid)
     assert world.instances(task)[0].state == "killed"
+    assert "stopped: the instance was killed" in open(world.instances(task)[0].log_path).read()
     scheduler.tick()
     assert scheduler.pool.free_slots() == 2
 

@@ -31,7 +31,7 @@ from ..crypto import SecretBox
 from ..service.schedule import ScheduleConfig
 from ..store import Store, data_dir
 from ..store.models import InstanceRow, VersionRow, utcnow
-from .executors import WorkerPool
+from .executors import RunLog, WorkerPool
 from .gates import promote
 from .instances import claim, fail, heartbeat, heartbeat_all, settle_orphans
 from .planner import Planner
@@ -166,6 +166,7 @@ class Scheduler:
         for instance_id in set(running) - alive:  # killed or settled in the store
             self.pool.kill(instance_id)
             self._runs.pop(instance_id, None)
+            self._note(instance_id, "stopped: the instance was killed or settled in the store")
         for instance_id in alive & self._runs.keys():
             self._time_out(instance_id, now)
 
@@ -177,7 +178,16 @@ class Scheduler:
         self.pool.kill(instance_id)
         del self._runs[instance_id]
         reason = f"timed out after {hours:g} hour" + ("" if hours == 1 else "s")
+        self._note(instance_id, f"stopped: {reason}")
         self._record_failure(instance_id, reason, now, run.config, rerun=run.config.run.rerun_on_timeout)
+
+    def _note(self, instance_id: int, text: str) -> None:
+        """A line in the run's log, which the killed worker can no longer write."""
+        with self.store.session() as session:
+            path = session.scalar(select(InstanceRow.log_path).where(InstanceRow.id == instance_id))
+        if path:
+            with RunLog(Path(path)) as run_log:
+                run_log.write(text)
 
     def _record_failure(self, instance_id: int, reason: str, now: datetime, config: ScheduleConfig,
                         rerun: bool) -> None:
