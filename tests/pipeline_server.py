@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Empty
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import requests
 from jupyter_client import KernelManager
@@ -60,10 +60,11 @@ class ServerProcess:
     port: int
     process: subprocess.Popen
     env: dict[str, str] = field(repr=False)
+    base_url: str = BASE_URL
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}{BASE_URL}"
+        return f"http://127.0.0.1:{self.port}{self.base_url}"
 
     def api(self, method: str, path: str, user: str = "alice", **kwargs) -> requests.Response:
         return requests.request(method, f"{self.url}pipeline/api{path}",
@@ -71,13 +72,15 @@ class ServerProcess:
 
 
 @contextmanager
-def running_server(base: Path, timeout: float = 60) -> Iterator[ServerProcess]:
+def running_server(base: Path, timeout: float = 60, *, server_config: str = IDENTITY_CONFIG,
+                   base_url: str = BASE_URL) -> Iterator[ServerProcess]:
     """``jupyter server`` with the extension, its store an SQLite file and its Jupyter
-    directories under ``base``; ready once its runtime file is written and it answers."""
+    directories under ``base``; ready once its runtime file is written and it answers.
+    ``server_config`` is its ``jupyter_server_config.py``, ``base_url`` the prefix of its URLs."""
     root, runtime, config, data = (base / name for name in ("root", "runtime", "config", "data"))
     for directory in (root, runtime, config, data):
         directory.mkdir(parents=True, exist_ok=True)
-    (config / "jupyter_server_config.py").write_text(IDENTITY_CONFIG)
+    (config / "jupyter_server_config.py").write_text(server_config)
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(config), "JUPYTER_RUNTIME_DIR": str(runtime),
            "JUPYTER_DATA_DIR": str(data), "JUPYTER_PIPELINE_DB_URL": f"sqlite:///{base / 'pipeline.db'}"}
     for name in [n for n in env if n.startswith("JUPYTERHUB_")]:
@@ -86,10 +89,10 @@ def running_server(base: Path, timeout: float = 60) -> Iterator[ServerProcess]:
     log = (base / "server.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root", f"--port={port}",
-         "--ip=127.0.0.1", f"--ServerApp.token={TOKENS['alice']}", f"--ServerApp.base_url={BASE_URL}",
+         "--ip=127.0.0.1", f"--ServerApp.token={TOKENS['alice']}", f"--ServerApp.base_url={base_url}",
          f"--ServerApp.root_dir={root}"],
         env=env, cwd=root, stdout=log, stderr=subprocess.STDOUT)
-    server = ServerProcess(root, runtime, port, process, env)
+    server = ServerProcess(root, runtime, port, process, env, base_url)
     try:
         deadline = time.monotonic() + timeout
         while not _ready(server):
@@ -104,6 +107,17 @@ def running_server(base: Path, timeout: float = 60) -> Iterator[ServerProcess]:
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+@contextmanager
+def server_with_databases(base: Path) -> Iterator[ServerProcess]:
+    """``running_server`` with the data sources ``shop`` and ``warehouse`` (``make_databases``)."""
+    with running_server(base) as process:
+        shop, warehouse = make_databases(process.root)
+        for name, path in (("shop", shop), ("warehouse", warehouse)):
+            response = process.api("POST", "/datasources", json={"name": name, "url": f"sqlite:///{path}"})
+            assert response.status_code == 201, response.text
+        yield process
 
 
 def _ready(server: ServerProcess) -> bool:
@@ -189,6 +203,26 @@ class Kernel:
     def shutdown(self) -> None:
         self.client.stop_channels()
         self.manager.shutdown_kernel(now=True)
+
+
+@contextmanager
+def kernel_pool(server: ServerProcess, connections: Callable[[], Path],
+                setup: Callable[[Kernel], None]) -> Iterator[Callable[[dict[str, str]], Kernel]]:
+    """``start(env)``: a kernel beside ``server`` (its connection file in a fresh
+    ``connections()`` folder), ``setup`` run in it; all shut down at the end."""
+    started: list[Kernel] = []
+
+    def start(env: dict[str, str]) -> Kernel:
+        kernel = Kernel(server.root, env, connections())
+        started.append(kernel)
+        setup(kernel)
+        return kernel
+
+    try:
+        yield start
+    finally:
+        for kernel in started:
+            kernel.shutdown()
 
 
 def kernel_env(runtime_dir: Path, **extra: str) -> dict[str, str]:

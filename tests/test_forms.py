@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from pipeline_server import Kernel, hub_env, kernel_env, make_databases, running_server
+from pipeline_server import Kernel, hub_env, kernel_env, kernel_pool, server_with_databases
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -21,29 +21,19 @@ PG = {"host": "127.0.0.1", "port": 5432, "database": "test", "user": "root"}
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    with running_server(tmp_path_factory.mktemp("server")) as process:
-        shop, warehouse = make_databases(process.root)
-        for name, path in (("shop", shop), ("warehouse", warehouse)):
-            response = process.api("POST", "/datasources", json={"name": name, "url": f"sqlite:///{path}"})
-            assert response.status_code == 201, response.text
+    with server_with_databases(tmp_path_factory.mktemp("server")) as process:
         yield process
 
 
 @pytest.fixture(scope="module")
 def kernels(server, tmp_path_factory):
-    started = []
-
-    def start(env: dict[str, str]) -> Kernel:
-        kernel = Kernel(server.root, env, tmp_path_factory.mktemp("connections"))
-        started.append(kernel)
+    def setup(kernel: Kernel) -> None:
         out = kernel.run("from jupyter_offline_pipeline import PipelineClient, schedule_form, create_task_form, "
                          "datasource_form\nimport json")
         assert ok(out), out.error_text
-        return kernel
 
-    yield start
-    for kernel in started:
-        kernel.shutdown()
+    with kernel_pool(server, lambda: tmp_path_factory.mktemp("connections"), setup) as start:
+        yield start
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from jupyter_offline_pipeline.kernel.magics import COMMANDS
-from pipeline_server import ORDERS, Kernel, hub_env, kernel_env, make_databases, running_server, sync_script
+from pipeline_server import ORDERS, Kernel, hub_env, kernel_env, kernel_pool, server_with_databases, sync_script
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -18,27 +18,17 @@ CREATE = "%%pipeline script {name} --create --source shop --target warehouse --s
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    with running_server(tmp_path_factory.mktemp("server")) as process:
-        shop, warehouse = make_databases(process.root)
-        for name, path in (("shop", shop), ("warehouse", warehouse)):
-            response = process.api("POST", "/datasources", json={"name": name, "url": f"sqlite:///{path}"})
-            assert response.status_code == 201, response.text
+    with server_with_databases(tmp_path_factory.mktemp("server")) as process:
         yield process
 
 
 @pytest.fixture(scope="module")
 def kernels(server, tmp_path_factory):
-    started = []
-
-    def start(env: dict[str, str]) -> Kernel:
-        kernel = Kernel(server.root, env, tmp_path_factory.mktemp("connections"))
-        started.append(kernel)
+    def setup(kernel: Kernel) -> None:
         assert ok(kernel.run("%load_ext jupyter_offline_pipeline"))
-        return kernel
 
-    yield start
-    for kernel in started:
-        kernel.shutdown()
+    with kernel_pool(server, lambda: tmp_path_factory.mktemp("connections"), setup) as start:
+        yield start
 
 
 @pytest.fixture(scope="module")

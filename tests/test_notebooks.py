@@ -11,12 +11,7 @@ notebooks back into notebooks/ with their outputs: how the committed outputs are
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import nbformat
 import psycopg
@@ -26,7 +21,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 from conftest import MARIADB_PARAMS, PG_PARAMS, _connect_or_skip
-from pipeline_server import TOKENS, ServerProcess, free_port
+from pipeline_server import ServerProcess, running_server
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.postgres, pytest.mark.mariadb]
 
@@ -39,51 +34,10 @@ c.ServerApp.jpserver_extensions = {name: False for name in (
 """
 
 
-@contextmanager
-def laptop_server(base: Path, timeout: float = 60) -> Iterator[ServerProcess]:
+def laptop_server(base: Path, timeout: float = 60):
     """``jupyter server`` with the extension as on a laptop: one token, the local user,
     its Jupyter directories and store under ``base``."""
-    root, runtime, config, data = (base / name for name in ("root", "runtime", "config", "data"))
-    for directory in (root, runtime, config, data):
-        directory.mkdir(parents=True, exist_ok=True)
-    (config / "jupyter_server_config.py").write_text(LAPTOP_CONFIG)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTERHUB_")}
-    env |= {"JUPYTER_CONFIG_DIR": str(config), "JUPYTER_RUNTIME_DIR": str(runtime), "JUPYTER_DATA_DIR": str(data),
-            "JUPYTER_PIPELINE_DB_URL": f"sqlite:///{base / 'pipeline.db'}"}
-    port = free_port()
-    with (base / "server.log").open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root", f"--port={port}",
-             "--ip=127.0.0.1", f"--ServerApp.token={TOKENS['alice']}", f"--ServerApp.root_dir={root}"],
-            env=env, cwd=root, stdout=log, stderr=subprocess.STDOUT)
-        server = ServerProcess(root, runtime, port, process, env)
-        server_url = f"http://127.0.0.1:{port}/"
-        try:
-            deadline = time.monotonic() + timeout
-            while not _ready_at(server, server_url):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log_text = (base / "server.log").read_text()[-3000:]
-                    raise RuntimeError(f"the Jupyter server did not start:\n{log_text}")
-                time.sleep(0.2)
-            yield server
-        finally:
-            process.terminate()
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-
-
-def _ready_at(server: ServerProcess, url: str) -> bool:
-    import requests
-
-    if not list(server.runtime_dir.glob("jpserver-*.json")):
-        return False
-    try:
-        return requests.get(f"{url}pipeline/api/openapi.json", timeout=5,
-                            headers={"Authorization": f"token {TOKENS['alice']}"}).status_code == 200
-    except requests.RequestException:
-        return False
+    return running_server(base, timeout, server_config=LAPTOP_CONFIG, base_url="/")
 
 
 @pytest.fixture(scope="module")

@@ -83,24 +83,29 @@ export async function requestAPI<T>(
   return body as T;
 }
 
-function json(method: string, body: unknown): RequestInit {
+/** A request's init with a JSON body. */
+export function json(method: string, body: unknown): RequestInit {
   return { method, body: JSON.stringify(body) };
 }
 
-function segment(value: string | number): string {
+/** A value as one path segment of an endpoint. */
+export function segment(value: string | number): string {
   return encodeURIComponent(String(value));
 }
 
-/** One method per REST endpoint the frontend uses. */
-export class PipelineClient {
+/** The base of the REST clients: `call` bound to one server's settings. */
+export abstract class BoundAPI {
   constructor(
     readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()
   ) {}
 
-  private call<T>(endPoint: string, init?: RequestInit): Promise<T> {
+  protected call<T>(endPoint: string, init?: RequestInit): Promise<T> {
     return requestAPI<T>(endPoint, this.settings, init);
   }
+}
 
+/** One method per REST endpoint the frontend uses. */
+export class PipelineClient extends BoundAPI {
   /** The OpenAPI document: its `components.schemas` describe every body. */
   openapi(): Promise<{ components: { schemas: Record<string, JSONSchema7> } }> {
     return this.call('openapi.json');

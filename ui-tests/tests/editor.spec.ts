@@ -4,16 +4,12 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { API, lineOf, unique } from './helpers';
 
 /** Screenshots for the README (committed by hand, not compared). */
 const SHOTS = path.join(__dirname, '..', 'screenshots');
 /** The SQLite files of the data sources the tests create. */
 const FILES = fs.mkdtempSync(path.join(os.tmpdir(), 'pipeline-ui-editor-'));
-const API = '/pipeline/api';
-
-function unique(prefix: string): string {
-  return `${prefix}_${Date.now().toString(36)}`;
-}
 
 /** An SQLite file with one table (made with Python's sqlite3: the server's Python is there). */
 function sqliteFile(name: string, table: string): string {
@@ -76,11 +72,6 @@ async function createTask(request: APIRequestContext): Promise<ITask> {
 
 async function getTask(request: APIRequestContext, id: number): Promise<ITask> {
   return (await request.get(`${API}/tasks/${id}`)).json();
-}
-
-/** The 1-based line of the first line of `text` holding `needle`. */
-function lineOf(text: string, needle: string): number {
-  return text.split('\n').findIndex(line => line.includes(needle)) + 1;
 }
 
 async function openFromSidebar(

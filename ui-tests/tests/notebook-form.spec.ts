@@ -2,6 +2,7 @@ import { expect, test } from '@jupyterlab/galata';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { API, createSqliteDatasources, unique } from './helpers';
 
 /**
  * The ipywidgets schedule form of the kernel side, rendered by JupyterLab's widget
@@ -11,11 +12,6 @@ import * as path from 'path';
 
 const SHOTS = path.join(__dirname, '..', 'screenshots');
 const FILES = fs.mkdtempSync(path.join(os.tmpdir(), 'pipeline-ui-form-'));
-const API = '/pipeline/api';
-
-function unique(prefix: string): string {
-  return `${prefix}_${Date.now().toString(36)}`;
-}
 
 test.use({ viewport: { width: 1400, height: 1000 } });
 
@@ -27,16 +23,7 @@ test.describe('Notebook forms', () => {
     const shop = unique('nb_shop');
     const warehouse = unique('nb_warehouse');
     const task = unique('orders_nightly');
-    for (const name of [shop, warehouse]) {
-      const created = await page.request.post(`${API}/datasources`, {
-        data: {
-          name,
-          type: 'sqlite',
-          params: { path: path.join(FILES, `${name}.db`) }
-        }
-      });
-      expect(created.status()).toBe(201);
-    }
+    await createSqliteDatasources(page.request, FILES, [shop, warehouse]);
     const projects = await (await page.request.get(`${API}/projects`)).json();
     const project = projects.find(
       (p: { name: string }) => p.name === 'default'

@@ -1,9 +1,9 @@
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 import type { APIRequestContext, Locator } from '@playwright/test';
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { API, closeToasts, ok, openSidebar, sqlite, unique } from './helpers';
 
 /**
  * The Operation Center against a JupyterLab whose scheduler runs instances in
@@ -14,37 +14,8 @@ import * as path from 'path';
 
 const SHOTS = path.join(__dirname, '..', 'screenshots');
 const FILES = fs.mkdtempSync(path.join(os.tmpdir(), 'pipeline-ui-ops-'));
-const API = '/pipeline/api';
 /** Long enough for a worker process's first start on a slow machine. */
 const RUN_TIMEOUT = 90_000;
-
-function unique(prefix: string): string {
-  return `${prefix}_${Date.now().toString(36)}`;
-}
-
-/** SQLite files with their tables, written by Python's sqlite3 (Node 20 has none). */
-function sqlite(file: string, sql: string): void {
-  execFileSync(
-    'python3',
-    [
-      '-c',
-      'import sqlite3, sys\n' +
-        'with sqlite3.connect(sys.argv[1]) as c: c.executescript(sys.argv[2])',
-      file,
-      sql
-    ],
-    { stdio: 'inherit' }
-  );
-}
-
-async function ok(
-  response: Promise<import('@playwright/test').APIResponse>
-): Promise<any> {
-  const answer = await response;
-  const body = await answer.json().catch(() => null);
-  expect(answer.ok(), JSON.stringify(body)).toBe(true);
-  return body;
-}
 
 /** A published task (the default project is basic: submitting publishes). */
 async function publishedTask(
@@ -100,17 +71,6 @@ async function publishedTask(
   );
   expect(submitted.status).toBe('published');
   return task.id;
-}
-
-async function openSidebar(page: IJupyterLabPageFixture): Promise<Locator> {
-  await page
-    .locator('.jp-SideBar .lm-TabBar-tab[data-id="jp-pipeline-sidebar"]')
-    .click();
-  const sidebar = page.locator('#jp-pipeline-sidebar');
-  await expect(
-    sidebar.locator('.jp-pipeline-treeItem[data-root]')
-  ).toContainText('Offline Pipeline');
-  return sidebar;
 }
 
 async function contextMenu(
@@ -331,18 +291,7 @@ test.describe('Operation Center', () => {
       .click();
     await expect(log).toContainText('Records written');
     // toasts off the picture (best effort: another test's failure may come)
-    // one at a time, each click short: one may close by itself meanwhile
-    const toasts = page.locator('.Toastify__toast');
-    await expect(async () => {
-      if ((await toasts.count()) > 0) {
-        await toasts
-          .first()
-          .locator('.jp-Notification-Toast-Close')
-          .click({ timeout: 2000 })
-          .catch(() => undefined);
-      }
-      await expect(toasts).toHaveCount(0, { timeout: 1000 });
-    }).toPass({ timeout: 30_000 });
+    await closeToasts(page);
     await page.locator('#jp-main-dock-panel').screenshot({
       path: path.join(SHOTS, 'operation-center.png')
     });

@@ -1,8 +1,9 @@
-import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
-import type { APIRequestContext, APIResponse, Locator } from '@playwright/test';
+import { expect, test } from '@jupyterlab/galata';
+import type { APIRequestContext, Locator } from '@playwright/test';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { API, ok, openCreateDialog, openSidebar } from './helpers';
 
 /**
  * Data source permissions in the Create Offline Script dialog, as a second
@@ -13,7 +14,6 @@ import * as path from 'path';
  * may only read is offered as a source and never as a target.
  */
 
-const API = '/pipeline/api';
 const USER_HEADER = 'X-Pipeline-Test-User';
 const FILES = fs.mkdtempSync(path.join(os.tmpdir(), 'pipeline-ui-perm-'));
 const SLOW = 30_000;
@@ -23,43 +23,6 @@ const suffix = Date.now().toString(36);
 const READER = `reader_${suffix}`;
 
 test.use({ extraHTTPHeaders: { [USER_HEADER]: READER } });
-
-async function ok(response: Promise<APIResponse>): Promise<any> {
-  const answer = await response;
-  const body = await answer.json().catch(() => null);
-  expect(answer.ok(), JSON.stringify(body)).toBe(true);
-  return body;
-}
-
-async function openSidebar(page: IJupyterLabPageFixture): Promise<Locator> {
-  await page
-    .locator('.jp-SideBar .lm-TabBar-tab[data-id="jp-pipeline-sidebar"]')
-    .click();
-  const sidebar = page.locator('#jp-pipeline-sidebar');
-  await expect(
-    sidebar.locator('.jp-pipeline-treeItem[data-root]')
-  ).toContainText('Offline Pipeline');
-  return sidebar;
-}
-
-async function openCreateDialog(
-  page: IJupyterLabPageFixture,
-  sidebar: Locator
-): Promise<Locator> {
-  await sidebar
-    .locator('.jp-Toolbar-item')
-    .getByText('New', { exact: true })
-    .click();
-  await page
-    .locator('.jp-pipeline-newMenu')
-    .getByText('Offline Pipeline Script')
-    .click();
-  const dialog = page.locator('.jp-Dialog');
-  await expect(dialog.locator('.jp-Dialog-header')).toHaveText(
-    'Create Offline Script'
-  );
-  return dialog;
-}
 
 /** The names a side's Datasource select offers (its placeholder left out). */
 async function offered(dialog: Locator, side: 'source' | 'target') {

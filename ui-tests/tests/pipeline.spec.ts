@@ -3,17 +3,18 @@ import type { APIRequestContext, Locator } from '@playwright/test';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import {
+  API,
+  createSqliteDatasources,
+  openCreateDialog,
+  openSidebar,
+  unique
+} from './helpers';
 
 /** Screenshots for the README (committed by hand, not compared). */
 const SHOTS = path.join(__dirname, '..', 'screenshots');
 /** The SQLite files of the data sources the tests create. */
 const FILES = fs.mkdtempSync(path.join(os.tmpdir(), 'pipeline-ui-data-'));
-const API = '/pipeline/api';
-
-/** A name no earlier test or run used: the store lives as long as the server. */
-function unique(prefix: string): string {
-  return `${prefix}_${Date.now().toString(36)}`;
-}
 
 async function defaultProject(request: APIRequestContext): Promise<number> {
   const projects = await (await request.get(`${API}/projects`)).json();
@@ -26,20 +27,6 @@ async function taskNames(request: APIRequestContext): Promise<string[]> {
     await request.get(`${API}/projects/${project}/tasks`)
   ).json();
   return tasks.map((t: { name: string }) => t.name);
-}
-
-async function openSidebar(page: IJupyterLabPageFixture): Promise<Locator> {
-  await page
-    .locator('.jp-SideBar .lm-TabBar-tab[data-id="jp-pipeline-sidebar"]')
-    .click();
-  const sidebar = page.locator('#jp-pipeline-sidebar');
-  await expect(
-    sidebar.getByRole('heading', { name: 'Batch Pipeline' })
-  ).toBeVisible();
-  await expect(
-    sidebar.locator('.jp-pipeline-treeItem[data-root]')
-  ).toContainText('Offline Pipeline');
-  return sidebar;
 }
 
 /** Create an SQLite data source through the form generated from its type's schema. */
@@ -59,25 +46,6 @@ async function createSqliteDatasource(
     .fill(path.join(FILES, `${name}.db`));
   await dialog.getByRole('button', { name: 'Create' }).click();
   await expect(dialog).toHaveCount(0);
-}
-
-async function openCreateDialog(
-  page: IJupyterLabPageFixture,
-  sidebar: Locator
-): Promise<Locator> {
-  await sidebar
-    .locator('.jp-Toolbar-item')
-    .getByText('New', { exact: true })
-    .click();
-  await page
-    .locator('.jp-pipeline-newMenu')
-    .getByText('Offline Pipeline Script')
-    .click();
-  const dialog = page.locator('.jp-Dialog');
-  await expect(dialog.locator('.jp-Dialog-header')).toHaveText(
-    'Create Offline Script'
-  );
-  return dialog;
 }
 
 async function chooseDatasources(
@@ -105,7 +73,7 @@ test.describe('Batch Pipeline', () => {
   test('data sources through the form, Test Connection, and a task through the dialog', async ({
     page
   }) => {
-    const sidebar = await openSidebar(page);
+    const sidebar = await openSidebar(page, { heading: true });
     await expect(sidebar.locator('.jp-pipeline-mode')).toHaveText('Basic');
 
     const shop = unique('shop');
@@ -169,17 +137,8 @@ test.describe('Batch Pipeline', () => {
   }) => {
     const source = unique('src');
     const target = unique('dst');
-    for (const name of [source, target]) {
-      const created = await page.request.post(`${API}/datasources`, {
-        data: {
-          name,
-          type: 'sqlite',
-          params: { path: path.join(FILES, `${name}.db`) }
-        }
-      });
-      expect(created.status()).toBe(201);
-    }
-    const sidebar = await openSidebar(page);
+    await createSqliteDatasources(page.request, FILES, [source, target]);
+    const sidebar = await openSidebar(page, { heading: true });
     await sidebar.getByRole('button', { name: /Reload the projects/ }).click();
     await expect(
       sidebar.locator(`.jp-pipeline-datasource[data-name="${target}"]`)

@@ -1,9 +1,9 @@
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
-import type { APIRequestContext, APIResponse, Locator } from '@playwright/test';
-import { execFileSync } from 'child_process';
+import type { APIRequestContext, Locator } from '@playwright/test';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { API, CHECK_ORDER, checkNames, ok, sqlite, unique } from './helpers';
 
 /**
  * The schedule panel (a daily cycle at 02:00 in a time zone, the ten-run
@@ -15,33 +15,6 @@ import * as path from 'path';
  */
 
 const FILES = fs.mkdtempSync(path.join(os.tmpdir(), 'pipeline-ui-schedule-'));
-const API = '/pipeline/api';
-
-function unique(prefix: string): string {
-  return `${prefix}_${Date.now().toString(36)}`;
-}
-
-/** SQLite files with their tables, written by Python's sqlite3 (Node 20 has none). */
-function sqlite(file: string, sql: string): void {
-  execFileSync(
-    'python3',
-    [
-      '-c',
-      'import sqlite3, sys\n' +
-        'with sqlite3.connect(sys.argv[1]) as c: c.executescript(sys.argv[2])',
-      file,
-      sql
-    ],
-    { stdio: 'inherit' }
-  );
-}
-
-async function ok(response: Promise<APIResponse>): Promise<any> {
-  const answer = await response;
-  const body = await answer.json().catch(() => null);
-  expect(answer.ok(), JSON.stringify(body)).toBe(true);
-  return body;
-}
 
 async function projectId(
   request: APIRequestContext,
@@ -352,17 +325,7 @@ test.describe('Schedule, submit and publish', () => {
     await expect(checks.nth(3)).toHaveAttribute('data-status', 'warning');
     await expect(checks.nth(3)).toContainText(`task '${twin}' already writes`);
     await expect(checks.nth(4)).toHaveAttribute('data-status', 'skipped');
-    expect(
-      await checks.evaluateAll(rows =>
-        rows.map(r => r.getAttribute('data-check'))
-      )
-    ).toEqual([
-      'configuration',
-      'permission',
-      'schema',
-      'table_duplication',
-      'dependency'
-    ]);
+    expect(await checkNames(checks)).toEqual(CHECK_ORDER);
     await expect(dialog.locator('.jp-pipeline-Submit-outcome')).toContainText(
       'Confirm to submit anyway'
     );

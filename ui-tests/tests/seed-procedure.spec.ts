@@ -1,7 +1,18 @@
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
-import type { APIRequestContext, APIResponse, Locator } from '@playwright/test';
+import type { APIRequestContext, Locator } from '@playwright/test';
 import { execFileSync } from 'child_process';
 import * as path from 'path';
+import {
+  API,
+  CHECK_ORDER,
+  checkNames,
+  closeToasts,
+  lineOf,
+  ok,
+  openCreateDialog,
+  openSidebar,
+  unique
+} from './helpers';
 
 /**
  * The seed's whole procedure (../shared/seed/, steps 1 to 4, then publish, run
@@ -19,7 +30,6 @@ import * as path from 'path';
  */
 
 const SHOTS = path.join(__dirname, '..', 'screenshots');
-const API = '/pipeline/api';
 /** Long enough for a worker process's first start on a slow, busy machine. */
 const RUN_TIMEOUT = 120_000;
 /** Server round trips (validation, checks) on a loaded 2-core machine. */
@@ -37,10 +47,6 @@ const POSTGRES = {
   user: process.env.PIPELINE_TEST_PG_USER || 'root',
   database: process.env.PIPELINE_TEST_PG_DB || 'test'
 };
-
-function unique(prefix: string): string {
-  return `${prefix}_${Date.now().toString(36)}`;
-}
 
 /** SQL through the mariadb client; its tab-separated answer without headers. */
 function mariadb(sql: string): string {
@@ -94,32 +100,6 @@ function reachable(run: () => string): boolean {
   } catch {
     return false;
   }
-}
-
-async function ok(response: Promise<APIResponse>): Promise<any> {
-  const answer = await response;
-  const body = await answer.json().catch(() => null);
-  expect(answer.ok(), JSON.stringify(body)).toBe(true);
-  return body;
-}
-
-/** The 1-based line of the first line of `text` holding `needle`. */
-function lineOf(text: string, needle: string): number {
-  return text.split('\n').findIndex(line => line.includes(needle)) + 1;
-}
-
-async function openSidebar(page: IJupyterLabPageFixture): Promise<Locator> {
-  await page
-    .locator('.jp-SideBar .lm-TabBar-tab[data-id="jp-pipeline-sidebar"]')
-    .click();
-  const sidebar = page.locator('#jp-pipeline-sidebar');
-  await expect(
-    sidebar.getByRole('heading', { name: 'Batch Pipeline' })
-  ).toBeVisible();
-  await expect(
-    sidebar.locator('.jp-pipeline-treeItem[data-root]')
-  ).toContainText('Offline Pipeline');
-  return sidebar;
 }
 
 /** A MySQL/MariaDB or PostgreSQL data source through the form from its type's schema, then Test. */
@@ -177,24 +157,6 @@ async function retype(doc: Locator, old: string, text: string): Promise<void> {
   await page.keyboard.type(text, { delay: 20 });
   await page.keyboard.press('Escape');
   await expect(doc.locator('.cm-content')).toContainText(`"${text}"`);
-}
-
-/**
- * Close the notifications, so that they hide nothing in a screenshot: one at
- * a time, each click short, since one may close by itself meanwhile.
- */
-async function closeToasts(page: IJupyterLabPageFixture): Promise<void> {
-  const toasts = page.locator('.Toastify__toast');
-  await expect(async () => {
-    if ((await toasts.count()) > 0) {
-      await toasts
-        .first()
-        .locator('.jp-Notification-Toast-Close')
-        .click({ timeout: 2000 })
-        .catch(() => undefined);
-    }
-    await expect(toasts).toHaveCount(0, { timeout: 1000 });
-  }).toPass({ timeout: SLOW });
 }
 
 /** Drag a split handle (a panel's edge) by the mouse. */
@@ -322,18 +284,7 @@ test.describe('The seed procedure', () => {
 
     // --- Step 1: New -> Offline Pipeline Script, the Create Offline Script dialog
     const taskName = unique('seed_orders_daily');
-    await sidebar
-      .locator('.jp-Toolbar-item')
-      .getByText('New', { exact: true })
-      .click();
-    await page
-      .locator('.jp-pipeline-newMenu')
-      .getByText('Offline Pipeline Script')
-      .click();
-    const create = page.locator('.jp-Dialog');
-    await expect(create.locator('.jp-Dialog-header')).toHaveText(
-      'Create Offline Script'
-    );
+    const create = await openCreateDialog(page, sidebar);
     await create.getByLabel('Task Name').fill(taskName);
     await create.getByLabel('Schedule Type').selectOption('recurring');
     await create
@@ -488,17 +439,7 @@ test.describe('The seed procedure', () => {
         timeout: SLOW
       });
     }
-    expect(
-      await checks.evaluateAll(nodes =>
-        nodes.map(n => n.getAttribute('data-check'))
-      )
-    ).toEqual([
-      'configuration',
-      'permission',
-      'schema',
-      'table_duplication',
-      'dependency'
-    ]);
+    expect(await checkNames(checks)).toEqual(CHECK_ORDER);
     await expect(submit.locator('.jp-pipeline-Submit-outcome')).toContainText(
       'waits in the to-publish list'
     );

@@ -1,7 +1,6 @@
 import { URLExt } from '@jupyterlab/coreutils';
-import { ServerConnection } from '@jupyterlab/services';
 
-import { requestAPI } from '../request';
+import { BoundAPI, json } from '../request';
 
 /**
  * The Operation Center's REST calls (SPEC section 8; `server/openapi.py`,
@@ -267,20 +266,8 @@ export function instancesQuery(filters: IInstanceFilters): string {
   return URLExt.objectToQueryString(query);
 }
 
-function json(method: string, body: unknown): RequestInit {
-  return { method, body: JSON.stringify(body) };
-}
-
 /** One method per Operation Center endpoint; errors are `PipelineError`s. */
-export class OperationsClient {
-  constructor(
-    readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()
-  ) {}
-
-  private call<T>(endPoint: string, init?: RequestInit): Promise<T> {
-    return requestAPI<T>(endPoint, this.settings, init);
-  }
-
+export class OperationsClient extends BoundAPI {
   /** What production runs (published versions), by project and name. */
   productionTasks(
     options: { projectId?: number; search?: string } = {}

@@ -1,8 +1,7 @@
 import { URLExt } from '@jupyterlab/coreutils';
-import { ServerConnection } from '@jupyterlab/services';
 import type { JSONSchema7 } from 'json-schema';
 
-import { requestAPI } from '../request';
+import { BoundAPI, json, segment } from '../request';
 import type { ITask } from '../types';
 
 /** The schedule configuration of a task (`ScheduleConfig`, `/schemas/schedule`). */
@@ -80,24 +79,8 @@ export interface IToPublish {
   published_at: string | null;
 }
 
-function json(method: string, body: unknown): RequestInit {
-  return { method, body: JSON.stringify(body) };
-}
-
-function segment(value: string | number): string {
-  return encodeURIComponent(String(value));
-}
-
 /** The REST calls of the schedule panel and the submit and publish dialogs. */
-export class ScheduleAPI {
-  constructor(
-    readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()
-  ) {}
-
-  private call<T>(endPoint: string, init?: RequestInit): Promise<T> {
-    return requestAPI<T>(endPoint, this.settings, init);
-  }
-
+export class ScheduleAPI extends BoundAPI {
   /** The JSON Schema of `ScheduleConfig` (fixed while the server runs: cached). */
   scheduleSchema(): Promise<JSONSchema7> {
     this._schema ??= this.call<JSONSchema7>('schemas/schedule').catch(error => {

@@ -1,8 +1,7 @@
 import { URLExt } from '@jupyterlab/coreutils';
-import { ServerConnection } from '@jupyterlab/services';
 import type { JSONSchema7 } from 'json-schema';
 
-import { requestAPI } from '../request';
+import { BoundAPI, json, segment } from '../request';
 import type { IDatasource, ITaskDetail } from '../types';
 
 /**
@@ -63,24 +62,8 @@ export interface IRunInstance {
   [key: string]: unknown;
 }
 
-function json(method: string, body: unknown): RequestInit {
-  return { method, body: JSON.stringify(body) };
-}
-
-function segment(value: string | number): string {
-  return encodeURIComponent(String(value));
-}
-
 /** The calls, bound to one server's settings. */
-export class ScriptsAPI {
-  constructor(
-    readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()
-  ) {}
-
-  private call<T>(endPoint: string, init?: RequestInit): Promise<T> {
-    return requestAPI<T>(endPoint, this.settings, init);
-  }
-
+export class ScriptsAPI extends BoundAPI {
   /** `GET /schemas/script`: the script's JSON Schema (draft 2020-12). */
   scriptSchema(): Promise<JSONSchema7> {
     return this.call('schemas/script');

@@ -15,7 +15,7 @@ import {
 } from '../api/operations';
 import { showServerError } from '../errors';
 import { CommandIDs } from '../tokens';
-import { Progress, StateBadge, Timeline } from './components';
+import { Progress, StateBadge, Tabs, Timeline } from './components';
 import { showRunNowDialog } from './dialogs';
 import {
   formatCount,
@@ -537,19 +537,11 @@ function Header(props: IViewProps): JSX.Element {
   const running = model.instances.filter(i => !FINISHED_STATES.has(i.state));
   return (
     <div className="jp-pipeline-opsHeader">
-      <div className="jp-pipeline-opsTabs" role="tablist">
-        {TABS.map(([tab, label]) => (
-          <button
-            key={tab}
-            role="tab"
-            aria-selected={model.tab === tab}
-            className={`jp-pipeline-opsTab${model.tab === tab ? ' jp-mod-active' : ''}`}
-            onClick={() => (model.tab = tab)}
-          >
-            {label}
-          </button>
-        ))}
-      </div>
+      <Tabs
+        tabs={TABS}
+        current={model.tab}
+        onSelect={tab => (model.tab = tab)}
+      />
       <span className="jp-pipeline-opsStatus">
         {model.tab === 'instances' && running.length > 0 && (
           <span>{running.length} of this page waiting or running · </span>

@@ -145,3 +145,27 @@ export function Timeline(props: {
     </div>
   );
 }
+
+/** A row of tabs (`role="tablist"`), the current one marked active. */
+export function Tabs<T extends string>(props: {
+  tabs: ReadonlyArray<[T, string]>;
+  current: T;
+  onSelect: (tab: T) => void;
+}): JSX.Element {
+  const { tabs, current, onSelect } = props;
+  return (
+    <div className="jp-pipeline-opsTabs" role="tablist">
+      {tabs.map(([tab, label]) => (
+        <button
+          key={tab}
+          role="tab"
+          aria-selected={current === tab}
+          className={`jp-pipeline-opsTab${current === tab ? ' jp-mod-active' : ''}`}
+          onClick={() => onSelect(tab)}
+        >
+          {label}
+        </button>
+      ))}
+    </div>
+  );
+}

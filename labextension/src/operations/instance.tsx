@@ -19,7 +19,7 @@ import {
   RERUNNABLE_STATES
 } from '../api/operations';
 import { CommandIDs } from '../tokens';
-import { StateBadge } from './components';
+import { StateBadge, Tabs } from './components';
 import {
   formatBytes,
   formatCount,
@@ -544,19 +544,11 @@ function InstanceDetailView(props: {
         </div>
         <div className="jp-pipeline-instanceMain">
           <Statistics detail={detail} />
-          <div className="jp-pipeline-opsTabs" role="tablist">
-            {TABS.map(([tab, label]) => (
-              <button
-                key={tab}
-                role="tab"
-                aria-selected={model.tab === tab}
-                className={`jp-pipeline-opsTab${model.tab === tab ? ' jp-mod-active' : ''}`}
-                onClick={() => (model.tab = tab)}
-              >
-                {label}
-              </button>
-            ))}
-          </div>
+          <Tabs
+            tabs={TABS}
+            current={model.tab}
+            onSelect={tab => (model.tab = tab)}
+          />
           {model.tab === 'log' && <LogView model={model} />}
           {model.tab === 'code' && (
             <CodeView

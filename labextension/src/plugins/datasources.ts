@@ -16,8 +16,9 @@ import { showDatasourceDialog } from '../dialogs/datasourceForm';
 import { showRequestPermissionDialog } from '../dialogs/requestPermission';
 import { showServerError } from '../errors';
 import type { PipelineModel } from '../model';
-import { CommandIDs, IPipelineModel, PALETTE_CATEGORY } from '../tokens';
+import { CommandIDs, IPipelineModel } from '../tokens';
 import type { IDatasource, IPermissionRequest } from '../types';
+import { addToPalette } from './palette';
 
 const DATASOURCE = '.jp-pipeline-datasource';
 const OWNED_DATASOURCE = `${DATASOURCE}[data-owner]`;
@@ -227,7 +228,7 @@ export const datasourcesPlugin: JupyterFrontEndPlugin<void> = {
       rank: 4
     });
 
-    for (const command of [
+    addToPalette(palette, [
       CommandIDs.newDatasource,
       CommandIDs.editDatasource,
       CommandIDs.testDatasource,
@@ -235,8 +236,6 @@ export const datasourcesPlugin: JupyterFrontEndPlugin<void> = {
       CommandIDs.requestPermission,
       CommandIDs.grantRequest,
       CommandIDs.refuseRequest
-    ]) {
-      palette?.addItem({ command, category: PALETTE_CATEGORY });
-    }
+    ]);
   }
 };

@@ -15,8 +15,9 @@ import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 import { showCreateTaskDialog } from '../dialogs/createTask';
 import { showServerError } from '../errors';
 import type { PipelineModel, TreeItem } from '../model';
-import { CommandIDs, IPipelineModel, PALETTE_CATEGORY } from '../tokens';
+import { CommandIDs, IPipelineModel } from '../tokens';
 import { pipelineIcon } from '../icons';
+import { addToPalette } from './palette';
 
 /** Remarks are required when a task is deleted (it takes the submit path). */
 const REMARKS_MAX = 128;
@@ -301,14 +302,12 @@ export const tasksPlugin: JupyterFrontEndPlugin<void> = {
       });
     }
 
-    for (const command of [
+    addToPalette(palette, [
       CommandIDs.newTask,
       CommandIDs.newFolder,
       CommandIDs.rename,
       CommandIDs.move,
       CommandIDs.remove
-    ]) {
-      palette?.addItem({ command, category: PALETTE_CATEGORY });
-    }
+    ]);
   }
 };
