@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ..connectors import ConnectorError, load_plugins
+from ..connectors import ConnectorError, get_connector, load_plugins, step_types
 from ..crypto import SecretBox
 from ..engine import Job, Totals, prepare_job, run_job
 from ..script import ScriptError
@@ -524,6 +524,11 @@ def _worker_main(conn: Connection, settings: _Settings) -> None:
     _die_with_parent(settings.parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C in the server's terminal is the server's
     load_plugins()
+    for step_type in step_types():  # import every connector now, not during the first runs
+        try:
+            get_connector(step_type)
+        except Exception:  # noqa: BLE001 - a broken plugin fails its own runs, not the worker
+            log.exception("connector %r cannot be loaded", step_type)
     store = Store(settings.db_url, migrate=False)
     secrets = SecretBox(settings.encryption_key) if settings.encryption_key else None  # None: the default
     while True:
