@@ -120,7 +120,7 @@ class Env:
         return task.id
 
     def close(self) -> None:
-        self.store.engine.dispose()
+        self.store.dispose()
         if self.pg_db:
             pg_admin(self.server_url, f"DROP DATABASE IF EXISTS {self.pg_db} WITH (FORCE)")
 

@@ -138,7 +138,7 @@ def pg_url(pg_db):
 def world(tmp_path):
     world = World(f"sqlite:///{tmp_path / 'store.db'}", tmp_path)
     yield world
-    world.store.engine.dispose()
+    world.store.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -146,7 +146,7 @@ def any_world(request, tmp_path):
     url = f"sqlite:///{tmp_path / 'store.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
     world = World(url, tmp_path)
     yield world
-    world.store.engine.dispose()
+    world.store.dispose()
 
 
 def wait_for(condition, timeout: float = 30, what: str = "the condition"):
@@ -280,7 +280,7 @@ def pooled(tmp_path_factory):
                       log_dir=world.logs)
     yield world, pool
     pool.shutdown()
-    world.store.engine.dispose()
+    world.store.dispose()
 
 
 def finish(pool: WorkerPool, count: int = 1, timeout: float = 30) -> list[Finished]:

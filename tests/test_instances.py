@@ -56,7 +56,7 @@ def _store(url: str) -> Store:
 def lite(tmp_path):
     store = _store(f"sqlite:///{tmp_path / 'store.db'}")
     yield store
-    store.engine.dispose()
+    store.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -64,7 +64,7 @@ def store(request, tmp_path):
     url = f"sqlite:///{tmp_path / 'store.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
     store = _store(url)
     yield store
-    store.engine.dispose()
+    store.dispose()
 
 
 def due(n: int, kind: str = "recurring", state: str = "waiting_time", **values) -> list[dict]:
@@ -151,11 +151,11 @@ def test_create_due_from_four_threads_creates_each_instance_once(store):
 def _create_in_process(url: str, rounds: int, results) -> None:
     store = Store(url, migrate=False)
     results.put(sum(create_due(store, due(10 * (r + 1))) for r in range(rounds)))
-    store.engine.dispose()
+    store.dispose()
 
 
 def test_create_due_from_three_processes_creates_each_instance_once(store):
-    store.engine.dispose()  # no pooled connection crosses a fork
+    store.dispose()  # no pooled connection crosses a fork
     results = FORK.Queue()
     workers = [FORK.Process(target=_create_in_process, args=(str(store.db_url), 5, results)) for _ in range(3)]
     for w in workers:
@@ -195,12 +195,12 @@ def test_four_threads_never_claim_the_same_instance(store):
 def _claim_in_process(url: str, name: str, results) -> None:
     store = Store(url, migrate=False)
     results.put((name, _drain(store, name)))
-    store.engine.dispose()
+    store.dispose()
 
 
 def test_three_processes_never_claim_the_same_instance(store):
     create_due(store, due(90, state="waiting_resources"))
-    store.engine.dispose()
+    store.dispose()
     results = FORK.Queue()
     workers = [FORK.Process(target=_claim_in_process, args=(str(store.db_url), n, results)) for n in "xyz"]
     for w in workers:

@@ -87,7 +87,7 @@ class World:
 def world(tmp_path):
     world = World(tmp_path)
     yield world
-    world.store.engine.dispose()
+    world.store.dispose()
 
 
 @pytest.fixture
@@ -97,7 +97,7 @@ def pg_world(pg_db, tmp_path):
     pg_db.execute(f"CREATE DATABASE {name}")
     world = World(tmp_path, f"postgresql://root@127.0.0.1:5432/{name}")
     yield world
-    world.store.engine.dispose()
+    world.store.dispose()
     pg_db.execute(f"DROP DATABASE {name} WITH (FORCE)")
 
 

@@ -67,7 +67,7 @@ def store_url(pg_db):
 def plant(store_url, pg_db):
     plant = Plant(store_url, pg_db, Fernet.generate_key().decode())
     yield plant
-    plant.store.engine.dispose()
+    plant.store.dispose()
 
 
 class Plant:

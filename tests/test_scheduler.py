@@ -119,7 +119,7 @@ class World:
     def close(self) -> None:
         for scheduler in self.schedulers:
             scheduler.stop()
-        self.store.engine.dispose()
+        self.store.dispose()
 
 
 def make_world(tmp_path, start: datetime):

@@ -46,7 +46,7 @@ def alembic(url: str, action, revision: str) -> None:
     with store.engine.begin() as connection:
         settings.attributes["connection"] = connection
         action(settings, revision)
-    store.engine.dispose()
+    store.dispose()
 
 
 def tables(store: Store) -> set[str]:
@@ -96,7 +96,7 @@ def test_revision_0001_with_a_data_source_migrates_to_head_and_keeps_it(db_url):
         conn.execute(DataSourceRow.__table__.insert().values(
             name="legacy", type="postgresql", description="", owner="alice", created_at=now, updated_at=now,
             params={"host": "h", "port": 5432, "database": "d", "user": "u"}, secret=box.seal({"password": "pw"})))
-    old.engine.dispose()
+    old.dispose()
 
     store = Store(db_url)
     assert revision(store) == head_revision() and tables(store) == TABLES
@@ -105,7 +105,7 @@ def test_revision_0001_with_a_data_source_migrates_to_head_and_keeps_it(db_url):
     assert service.resolve("legacy").params["password"] == "pw"
     service.grant(ALICE, "legacy", "bob", "read")  # the new tables work with the old row
     assert service.can_use(BOB, "legacy", "read")
-    store.engine.dispose()
+    store.dispose()
 
 
 def test_revision_0002_with_a_task_migrates_to_head_and_its_instances_run(db_url):
@@ -124,7 +124,7 @@ def test_revision_0002_with_a_task_migrates_to_head_and_its_instances_run(db_url
                    deleted=False, updated_at=now)
         version = add(VersionRow, task_id=task, number=1, script="{}", schedule={}, remarks="v1",
                       author="alice", change="create", checks=[], published_at=now)
-    old.engine.dispose()
+    old.dispose()
 
     store = Store(db_url)
     assert revision(store) == head_revision() and tables(store) == TABLES
@@ -132,11 +132,11 @@ def test_revision_0002_with_a_task_migrates_to_head_and_its_instances_run(db_url
                 "business_date": date(2026, 1, 1), "scheduled_time": now}
     assert create_due(store, [instance, instance]) == 1  # the new unique index holds
     assert [i.task_id for i in claim(store, "s", 5)] == [task]
-    store.engine.dispose()
+    store.dispose()
 
 
 def test_downgrade_to_base_and_up_again(db_url):
-    Store(db_url).engine.dispose()
+    Store(db_url).dispose()
     alembic(db_url, command.downgrade, "0002")
     assert tables(Store(db_url, migrate=False)) == TABLES - {"instances", "instance_events", "backfills"}
     alembic(db_url, command.downgrade, "0001")
@@ -146,7 +146,7 @@ def test_downgrade_to_base_and_up_again(db_url):
     assert tables(store) == set() and revision(store) is None
     store.migrate()
     assert tables(store) == TABLES and revision(store) == head_revision()
-    store.engine.dispose()
+    store.dispose()
 
 
 def test_the_data_source_service_on_a_postgresql_store(pg_url, tmp_path):
@@ -168,4 +168,22 @@ def test_the_data_source_service_on_a_postgresql_store(pg_url, tmp_path):
         assert conn.execute(text("select count(*) from datasource_grants")).scalar() == 0
         assert conn.execute(text("select count(*) from permission_requests")).scalar() == 0
     assert [i.name for i in service.list(ALICE)] == ["files"]
-    store.engine.dispose()
+    store.dispose()
+
+
+def test_a_read_only_session_neither_waits_for_nor_blocks_a_writer_on_sqlite(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    with store.session() as session:
+        session.add(ProjectRow(name="first", mode="basic", owner="alice"))
+    with store.session() as writer:  # holds SQLite's write lock until the block ends
+        writer.add(ProjectRow(name="second", mode="basic", owner="alice"))
+        writer.flush()
+        reader = Store(store.db_url, migrate=False)  # another process's view of the file
+        with reader.session(read_only=True) as session:  # would wait 30 s for the lock if it took it
+            assert session.scalars(text("SELECT name FROM projects ORDER BY id")).all() == ["first"]
+        reader.dispose()
+    with store.session(read_only=True) as session:
+        with store.session() as inner:  # joins: one transaction, one snapshot
+            assert inner is session
+        assert session.scalars(text("SELECT count(*) FROM projects")).one() == 2
+    store.dispose()

@@ -77,28 +77,39 @@ class InstanceRun:
         self.datasources = DataSourceService(store, secrets)
         self.log_dir = Path(log_dir).resolve()
         self.log: RunLog | None = None
+        self.resolved_script: str | None = None  # the script as it runs, parameters resolved
         self.config = ScheduleConfig()  # the defaults until loaded: a failure before still reruns
 
     def execute(self) -> None:
         try:
-            if not self.load():
-                return
-            self.open_log()
             outcome = self.attempt()
-        except Exception as error:  # noqa: BLE001 - a bug or an outage: the instance fails, never hangs
-            outcome = self.unexpected(error)
-        try:
-            self.record(outcome)
+            if outcome is not None:
+                self.record(outcome)
         finally:
             if self.log:
                 self.log.close()
 
+    def attempt(self) -> Outcome | None:
+        """Load, open the log, resolve, mark started, run; None when the instance is no
+        longer this scheduler's to run (killed or settled before its worker got to it).
+        Only the start and the record write to the store: each run takes SQLite's write
+        lock twice, briefly, however many workers share it."""
+        try:
+            if not self.load():
+                return None
+            self.open_log()
+            prepared = self.prepare()
+            if not self.mark_started(prepared):
+                return None
+            return prepared if isinstance(prepared, Outcome) else self.run(prepared)
+        except Exception as error:  # noqa: BLE001 - a bug or an outage: the instance fails, never hangs
+            return self.unexpected(error)
+
     # --- the steps ---
 
     def load(self) -> bool:
-        """The instance, its version, task and project; False when it is no longer this
-        scheduler's to run (killed or settled before its worker got to it)."""
-        with self.store.session() as session:
+        """The instance, its version, task and project, if the instance is still ours."""
+        with self.store.session(read_only=True) as session:
             found = session.execute(
                 select(InstanceRow, VersionRow, TaskRow, ProjectRow.name)
                 .join(VersionRow, VersionRow.id == InstanceRow.version_id)
@@ -113,15 +124,14 @@ class InstanceRun:
         return True
 
     def open_log(self) -> None:
-        path = self.log_dir / str(self.task.id) / f"{self.instance_id}.log"
-        self.log = RunLog(path)
-        self._update_if_ours(log_path=str(path), pid=os.getpid())
+        self.log = RunLog(self.log_dir / str(self.task.id) / f"{self.instance_id}.log")
         self.log.write(self.header())
 
-    def attempt(self) -> Outcome:
-        """Resolve and run; a user's mistake becomes the outcome's error."""
+    def prepare(self) -> Job | Outcome:
+        """The job to run, or the outcome of a script that cannot run (a user's mistake)."""
         try:
-            job = self.resolve()
+            with self.store.session(read_only=True):  # the data source look-ups: one snapshot
+                return self.resolve()
         except ScriptError as error:
             diagnostics = "\n".join(f"  {diagnostic.format()}" for diagnostic in error.diagnostics)
             self.log.write(f"the script cannot run:\n{diagnostics}")
@@ -129,7 +139,6 @@ class InstanceRun:
         except (ServiceError, ConnectorError) as error:
             self.log.write(f"the run cannot start: {error}")
             return Outcome(str(error))
-        return self.run(job)
 
     def resolve(self) -> Job:
         context = ParamContext.for_schedule(
@@ -138,11 +147,20 @@ class InstanceRun:
             custom={p.name: p.value for p in self.config.parameters},
             overrides=dict(self.instance.params or {}))
         job = prepare_job(self.version.script, self.datasources.resolve, context, self.datasources.type_of)
-        resolved = json.dumps(job.script, indent=2, ensure_ascii=False)
-        self.log.write("resolved script:\n" + resolved)
-        self._update_if_ours(resolved_script=resolved)
+        self.resolved_script = json.dumps(job.script, indent=2, ensure_ascii=False)
+        self.log.write("resolved script:\n" + self.resolved_script)
         self._check_permissions(job)
         return job
+
+    def mark_started(self, prepared: Job | Outcome) -> bool:
+        """Store the worker's pid, the log's path and the resolved script, if the instance
+        is still ours; otherwise the log says why nothing ran."""
+        with self.store.session() as session:
+            if self._lock_if_ours(session, pid=os.getpid(), log_path=str(self.log.path),
+                                  resolved_script=self.resolved_script):
+                return True
+        self._note(f"not run: the instance is no longer running for {self.scheduler_id}")
+        return False
 
     def run(self, job: Job) -> Outcome:
         self.log.write(f"run started: {job.channels} channel(s)")
@@ -153,8 +171,8 @@ class InstanceRun:
 
     def record(self, outcome: Outcome) -> None:
         """Settle the instance, unless it was killed or settled while it ran."""
-        with self.store.session() as session:
-            ours = self._lock_if_ours(session)
+        with self.store.session() as session:  # the log's path too: a failure may come before the start
+            ours = self._lock_if_ours(session, **({"log_path": str(self.log.path)} if self.log else {}))
             row = session.get(InstanceRow, self.instance_id)
             if not ours:
                 self._note(f"not recorded: the instance is {row.state if row else 'gone'} now, "
@@ -208,10 +226,6 @@ class InstanceRun:
 
     def _heartbeat(self) -> bool:
         return instances.heartbeat(self.store, self.instance_id, self.scheduler_id)
-
-    def _update_if_ours(self, **values) -> bool:
-        with self.store.session() as session:
-            return self._lock_if_ours(session, **values)
 
     def _lock_if_ours(self, session: Session, **values) -> bool:
         """Update the row only while it is this scheduler's running one. An UPDATE, not a

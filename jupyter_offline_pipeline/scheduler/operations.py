@@ -58,7 +58,7 @@ class OperationCenter:
     def production_tasks(self, user: User, project_id: int | None = None,
                          search: str | None = None) -> list[dict[str, Any]]:
         """What production runs, by project and name; ``search`` matches names, any case."""
-        with self.store.session() as session:
+        with self.store.session(read_only=True) as session:
             production = Production.load(session)
             project = project_row(session, project_id).name if project_id is not None else None
         below = _direct_downstream(production.upstream)
@@ -73,7 +73,7 @@ class OperationCenter:
         """A page of instances, newest scheduled first, and how many match in all."""
         where = _filters(task_id, states, kind, owner, business_date_from, business_date_to, backfill_id)
         _check_page(limit, offset)
-        with self.store.session() as session:
+        with self.store.session(read_only=True) as session:
             total = session.scalar(_joined(select(func.count(InstanceRow.id))).where(*where))
             rows = session.execute(_joined(select(*_VIEW_COLUMNS)).where(*where).order_by(
                 InstanceRow.scheduled_time.desc(), InstanceRow.id.desc()).limit(limit).offset(offset))
@@ -81,7 +81,7 @@ class OperationCenter:
 
     def instance(self, user: User, instance_id: int) -> dict[str, Any]:
         """The instance with its state changes and what it waits for upstream."""
-        with self.store.session() as session:
+        with self.store.session(read_only=True) as session:
             instance = _instance_row(session, instance_id)
             events = session.scalars(select(InstanceEventRow).where(InstanceEventRow.instance_id == instance_id)
                                      .order_by(InstanceEventRow.id))
@@ -98,7 +98,7 @@ class OperationCenter:
             raise InvalidInput("give tail or offset, not both", [Issue("tail", "not with offset")])
         if tail_lines is not None and not 0 <= tail_lines <= MAX_TAIL_LINES:
             raise InvalidInput(f"tail must be 0 to {MAX_TAIL_LINES} lines", [Issue("tail", f"0 to {MAX_TAIL_LINES}")])
-        with self.store.session() as session:
+        with self.store.session(read_only=True) as session:
             instance = _instance_row(session, instance_id)
             path, finished = instance.log_path, instance.state in FINISHED
         text, end, size = _read_log(path, tail_lines, offset)
@@ -106,7 +106,7 @@ class OperationCenter:
 
     def log_file(self, user: User, instance_id: int) -> BinaryIO:
         """The whole log, opened for a download (empty while there is none): the caller closes it."""
-        with self.store.session() as session:
+        with self.store.session(read_only=True) as session:
             path = _instance_row(session, instance_id).log_path
         try:
             return open(path, "rb") if path else io.BytesIO()
@@ -115,7 +115,7 @@ class OperationCenter:
 
     def code(self, user: User, instance_id: int) -> dict[str, Any]:
         """The script of the version the instance runs, and as it ran (parameters resolved)."""
-        with self.store.session() as session:
+        with self.store.session(read_only=True) as session:
             instance = _instance_row(session, instance_id)
             version = session.get(VersionRow, instance.version_id)
             return {"task_id": instance.task_id, "version": version.number, "script": version.script,
@@ -198,7 +198,7 @@ class OperationCenter:
     def backfills(self, user: User, task_id: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
         """The newest backfills (of one task, the one it was started on, when given)."""
         _check_page(limit, 0)
-        with self.store.session() as session:
+        with self.store.session(read_only=True) as session:
             if task_id is not None:
                 task_row(session, task_id)
             query = select(BackfillRow).order_by(BackfillRow.id.desc()).limit(limit)
@@ -207,7 +207,7 @@ class OperationCenter:
             return _backfill_views(session, session.scalars(query).all())
 
     def backfill_view(self, user: User, backfill_id: int) -> dict[str, Any]:
-        with self.store.session() as session:
+        with self.store.session(read_only=True) as session:
             return _backfill_views(session, [existing(session, BackfillRow, backfill_id, "backfill")])[0]
 
     def cancel_backfill(self, user: User, backfill_id: int) -> dict[str, Any]:
@@ -240,7 +240,7 @@ class OperationCenter:
             query = query.order_by(InstanceEventRow.id.desc())
         else:
             query = query.where(InstanceEventRow.id > after).order_by(InstanceEventRow.id)
-        with self.store.session() as session:
+        with self.store.session(read_only=True) as session:
             rows = sorted(session.execute(query).all(), key=lambda row: row[0].id)
         events = [_alert(*row) for row in rows]
         return {"events": events, "last": events[-1]["id"] if events else (after or 0)}

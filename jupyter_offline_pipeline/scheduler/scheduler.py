@@ -122,8 +122,9 @@ class Scheduler:
 
     def tick(self) -> None:
         now = self.clock()
-        with self.store.session() as session:
+        with self.store.session(read_only=True) as session:  # no write lock while 1000 tasks load
             production = Production.load(session, self._production_configs)
+        with self.store.session() as session:
             self.planner.plan(session, production, now)
             promote(session, production, now)
         self._reap(now)
@@ -143,9 +144,14 @@ class Scheduler:
 
     def _dispatch(self, now: datetime) -> None:
         """Hand queued instances (higher priority first) to free workers."""
+        pids = {}
         for instance in claim(self.store, self.scheduler_id, self.pool.free_slots()):
             self._runs[instance.id] = _Run(now, self._config(instance.version_id))
-            heartbeat(self.store, instance.id, self.scheduler_id, self.pool.start(instance.id, now))
+            pids[instance.id] = self.pool.start(instance.id, now)
+        if pids:
+            with self.store.session():  # one transaction for the burst's pids
+                for instance_id, pid in pids.items():
+                    heartbeat(self.store, instance_id, self.scheduler_id, pid)
 
     def _reap(self, now: datetime) -> int:
         """Runs that ended: a worker records its own outcome; one that died first cannot.

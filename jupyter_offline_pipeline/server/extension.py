@@ -98,4 +98,4 @@ class OfflinePipelineApp(ExtensionApp):
             if pipeline.scheduler is not None:
                 pipeline.scheduler.stop()
             pipeline.executor.shutdown(wait=False, cancel_futures=True)
-            pipeline.store.engine.dispose()
+            pipeline.store.dispose()

@@ -37,6 +37,8 @@ class Store:
         self.db_url = db_url or default_db_url()
         self.engine = _engine(self.db_url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._read_engine = _engine(self.db_url, write_lock=False) if self.engine.dialect.name == "sqlite" else None
+        self._reads = sessionmaker(self._read_engine, expire_on_commit=False) if self._read_engine else self._sessions
         self._open = threading.local()
         if migrate:
             self.migrate()
@@ -51,16 +53,26 @@ class Store:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 
+    def dispose(self) -> None:
+        """Close every pooled connection (before the store's database is dropped, say)."""
+        self.engine.dispose()
+        if self._read_engine is not None:
+            self._read_engine.dispose()
+
     @contextmanager
-    def session(self) -> Iterator[Session]:
+    def session(self, read_only: bool = False) -> Iterator[Session]:
         """A unit of work: committed when the block ends, rolled back if it raises. A
-        session opened inside another on the same thread joins it: one transaction, and no
-        second connection waiting on the first one's lock."""
+        session opened inside another on the same thread joins it, whatever its kind: one
+        transaction, and no second connection waiting on the first one's lock.
+
+        ``read_only``: the block only reads. On SQLite it then takes no write lock (a
+        snapshot of the WAL), so readers such as a worker resolving its script or the
+        Operation Center's lists never queue behind the scheduler's writes."""
         outer = getattr(self._open, "session", None)
         if outer is not None:
             yield outer
             return
-        with self._sessions() as session, session.begin():
+        with (self._reads if read_only else self._sessions)() as session, session.begin():
             self._open.session = session
             try:
                 yield session
@@ -68,13 +80,13 @@ class Store:
                 self._open.session = None
 
 
-def _engine(db_url: str) -> Engine:
+def _engine(db_url: str, write_lock: bool = True) -> Engine:
     if db_url.startswith("postgresql://"):
         db_url = "postgresql+psycopg://" + db_url[len("postgresql://"):]
     engine = create_engine(db_url, pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _begin_immediate)
+        event.listen(engine, "begin", _begin_immediate if write_lock else _begin_snapshot)
     return engine
 
 
@@ -92,3 +104,8 @@ def _begin_immediate(connection) -> None:
     before another process wrote fails at its first write ("database is locked", which the
     busy timeout cannot cure); an immediate one waits its turn. Reads in WAL mode never wait."""
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _begin_snapshot(connection) -> None:
+    """A read-only transaction: its reads see one snapshot and take no lock."""
+    connection.exec_driver_sql("BEGIN")
