@@ -21,6 +21,7 @@ from pathlib import Path
 from queue import Empty
 from typing import Any, Callable, Iterator
 
+import pytest
 import requests
 from jupyter_client import KernelManager
 
@@ -223,6 +224,38 @@ def kernel_pool(server: ServerProcess, connections: Callable[[], Path],
     finally:
         for kernel in started:
             kernel.shutdown()
+
+
+def notebook_fixtures(setup: str) -> tuple:
+    """A kernel test module's module-scoped fixtures, to be unpacked into its namespace:
+    ``server`` (with the databases), ``kernels`` (their pool, each kernel running ``setup``
+    first), ``alice`` (a notebook's kernel on alice's server: it finds the server in the
+    runtime directory) and ``bob`` (his kernel as JupyterHub starts it: no runtime file,
+    the hub's variables)."""
+
+    @pytest.fixture(scope="module")
+    def server(tmp_path_factory):
+        with server_with_databases(tmp_path_factory.mktemp("server")) as process:
+            yield process
+
+    @pytest.fixture(scope="module")
+    def kernels(server, tmp_path_factory):
+        def prepare(kernel: Kernel) -> None:
+            out = kernel.run(setup)
+            assert out.error is None, out.error_text
+
+        with kernel_pool(server, lambda: tmp_path_factory.mktemp("connections"), prepare) as start:
+            yield start
+
+    @pytest.fixture(scope="module")
+    def alice(server, kernels) -> Kernel:
+        return kernels(kernel_env(server.runtime_dir))
+
+    @pytest.fixture(scope="module")
+    def bob(server, kernels, tmp_path_factory) -> Kernel:
+        return kernels(kernel_env(tmp_path_factory.mktemp("bob-runtime"), **hub_env(server, "bob")))
+
+    return server, kernels, alice, bob
 
 
 def kernel_env(runtime_dir: Path, **extra: str) -> dict[str, str]:

@@ -12,38 +12,16 @@ from datetime import date, timedelta
 
 import pytest
 
-from pipeline_server import Kernel, hub_env, kernel_env, kernel_pool, server_with_databases
+from pipeline_server import Kernel, kernel_env, notebook_fixtures
 
 pytestmark = pytest.mark.timeout(300)
 
 PG = {"host": "127.0.0.1", "port": 5432, "database": "test", "user": "root"}
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with server_with_databases(tmp_path_factory.mktemp("server")) as process:
-        yield process
-
-
-@pytest.fixture(scope="module")
-def kernels(server, tmp_path_factory):
-    def setup(kernel: Kernel) -> None:
-        out = kernel.run("from jupyter_offline_pipeline import PipelineClient, schedule_form, create_task_form, "
-                         "datasource_form\nimport json")
-        assert ok(out), out.error_text
-
-    with kernel_pool(server, lambda: tmp_path_factory.mktemp("connections"), setup) as start:
-        yield start
-
-
-@pytest.fixture(scope="module")
-def alice(server, kernels) -> Kernel:
-    return kernels(kernel_env(server.runtime_dir))
-
-
-@pytest.fixture(scope="module")
-def bob(server, kernels, tmp_path_factory) -> Kernel:
-    return kernels(kernel_env(tmp_path_factory.mktemp("bob-runtime"), **hub_env(server, "bob")))
+server, kernels, alice, bob = notebook_fixtures(
+    "from jupyter_offline_pipeline import PipelineClient, schedule_form, create_task_form, datasource_form\n"
+    "import json")
 
 
 def ok(out) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from jupyter_offline_pipeline.kernel.magics import COMMANDS
-from pipeline_server import ORDERS, Kernel, hub_env, kernel_env, kernel_pool, server_with_databases, sync_script
+from pipeline_server import ORDERS, kernel_env, notebook_fixtures, sync_script
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -16,31 +16,7 @@ CREATE = "%%pipeline script {name} --create --source shop --target warehouse --s
          "--target-table ods_orders"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with server_with_databases(tmp_path_factory.mktemp("server")) as process:
-        yield process
-
-
-@pytest.fixture(scope="module")
-def kernels(server, tmp_path_factory):
-    def setup(kernel: Kernel) -> None:
-        assert ok(kernel.run("%load_ext jupyter_offline_pipeline"))
-
-    with kernel_pool(server, lambda: tmp_path_factory.mktemp("connections"), setup) as start:
-        yield start
-
-
-@pytest.fixture(scope="module")
-def alice(server, kernels) -> Kernel:
-    """A notebook's kernel on alice's server: it finds the server in the runtime directory."""
-    return kernels(kernel_env(server.runtime_dir))
-
-
-@pytest.fixture(scope="module")
-def bob(server, kernels, tmp_path_factory) -> Kernel:
-    """Bob's kernel as JupyterHub starts it: no runtime file, the hub's variables."""
-    return kernels(kernel_env(tmp_path_factory.mktemp("bob-runtime"), **hub_env(server, "bob")))
+server, kernels, alice, bob = notebook_fixtures("%load_ext jupyter_offline_pipeline")
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,11 @@ from typing import Annotated, Any, ClassVar, Generic, TypeVar
 from pydantic import AliasChoices, Field, TypeAdapter
 
 from ..script.diagnostics import Diagnostic
+from ..service import datasources as service
+from ..service.datasources import DataSourceEntry, DataSourceInfo
+from ..service.projects import FolderInfo, ProjectInfo
 from ..service.schedule import ScheduleConfig
+from ..service.tasks import TaskInfo
 from . import charts
 
 T = TypeVar("T")
@@ -186,30 +190,14 @@ def _flat(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 @dataclass
-class DataSource(Record):
-    name: str
-    type: str
-    params: dict[str, Any]  # secrets masked by the server
-    owner: str
-    description: str = ""
-    permissions: list[str] = field(default_factory=list)  # the caller's: owner, read, write
+class DataSource(DataSourceInfo, Record):
+    """Secrets masked by the server; ``permissions``: the caller's (owner, read, write)."""
 
 
 class DataSourceList(Rows[DataSource]):
     columns = (("name", "name"), ("type", "type"), ("owner", "owner"), ("your permissions", "permissions"),
                ("description", "description"))
     empty = "no data source you may see"
-
-
-@dataclass
-class DataSourceEntry:
-    """A data source of the directory: what a user may ask its owner for."""
-
-    name: str
-    type: str
-    owner: str
-    permissions: list[str] = field(default_factory=list)  # the caller's
-    pending: list[str] = field(default_factory=list)  # asked for, not yet decided
 
 
 class DataSourceDirectory(Rows[DataSourceEntry]):
@@ -219,16 +207,8 @@ class DataSourceDirectory(Rows[DataSourceEntry]):
 
 
 @dataclass
-class PermissionRequest(Record):
-    id: int
-    datasource: str
-    user: str
-    permission: str
-    reason: str
-    status: str  # pending | granted | refused
-    created_at: datetime
-    decided_by: str | None = None
-    decided_at: datetime | None = None
+class PermissionRequest(service.PermissionRequest, Record):
+    pass
 
 
 @dataclass
@@ -245,12 +225,8 @@ class ConnectionTest(Record):
 
 
 @dataclass
-class Grant(Record):
-    datasource: str
-    user: str
-    permission: str
-    granted_by: str
-    granted_at: datetime
+class Grant(service.Grant, Record):
+    pass
 
 
 class GrantList(Rows[Grant]):
@@ -260,14 +236,8 @@ class GrantList(Rows[Grant]):
 
 
 @dataclass
-class Project(Record):
-    id: int
-    name: str
-    mode: str
-    description: str
-    owner: str
-    root_folder_id: int
-    created_at: datetime
+class Project(ProjectInfo, Record):
+    pass
 
 
 class ProjectList(Rows[Project]):
@@ -275,12 +245,8 @@ class ProjectList(Rows[Project]):
 
 
 @dataclass
-class Folder(Record):
-    id: int
-    project_id: int
-    parent_id: int | None
-    name: str
-    created_at: datetime
+class Folder(FolderInfo, Record):
+    pass
 
 
 @dataclass
@@ -345,24 +311,8 @@ def describe_schedule(config: ScheduleConfig | None) -> str:
 
 
 @dataclass
-class Task(Record):
-    id: int
-    project_id: int
-    folder_id: int
-    name: str
-    schedule_type: str
-    description: str
-    source_type: str
-    source_datasource: str
-    target_type: str
-    target_datasource: str
-    status: str  # draft | submitted | to_publish | published
-    owner: str
-    deleted: bool
-    created_at: datetime
-    updated_at: datetime
-    script: str | None = None  # the draft, when fetched one by one
-    schedule: ScheduleConfig | None = None
+class Task(TaskInfo, Record):
+    schedule: ScheduleConfig | None = None  # the draft's, parsed; ``script`` when fetched one by one
 
     shown = ("id", "name", "status", "schedule_type", "owner", "description", "updated_at")
 

@@ -116,6 +116,14 @@ ConfigCache = dict[tuple[int, datetime], ScheduleConfig]  # (version id, its cre
 _CHUNK = 5000  # version ids per IN (...), under every backend's limit on bound parameters
 
 
+def configs_of(session: Session, configs: ConfigCache, version_ids: set[int]) -> dict[int, ScheduleConfig]:
+    """The schedule configurations of versions ``version_ids`` (an older version's
+    too, which a rerun may run), through the same cache as ``Production.load``."""
+    keys = set(session.execute(select(VersionRow.id, VersionRow.created_at).where(VersionRow.id.in_(version_ids))))
+    _parse_missing(session, configs, keys)
+    return {version_id: configs[(version_id, created_at)] for version_id, created_at in keys}
+
+
 def _parse_missing(session: Session, configs: ConfigCache, keys: set[tuple[int, datetime]]) -> None:
     """Parse the schedule configurations of the versions ``keys`` not in ``configs`` yet."""
     missing = sorted(key[0] for key in keys - configs.keys())

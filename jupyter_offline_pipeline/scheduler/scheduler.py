@@ -30,12 +30,12 @@ from sqlalchemy import select
 from ..crypto import SecretBox
 from ..service.schedule import ScheduleConfig
 from ..store import Store, data_dir
-from ..store.models import InstanceRow, VersionRow, utcnow
+from ..store.models import InstanceRow, utcnow
 from .executors import RunLog, WorkerPool
 from .gates import promote
 from .instances import claim, fail, heartbeat, heartbeat_all, settle_orphans
 from .planner import Planner
-from .production import ConfigCache, Production
+from .production import ConfigCache, Production, configs_of
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +55,7 @@ class Scheduler:
         self.pool = WorkerPool(max_workers, db_url=store.db_url, encryption_key=secrets.key,
                                scheduler_id=self.scheduler_id, log_dir=self.log_dir)
         self._runs: dict[int, _Run] = {}  # what this scheduler's workers run now
-        self._configs: dict[int, ScheduleConfig] = {}  # version id -> its schedule (versions never change)
-        self._production_configs: ConfigCache = {}  # what Production.load parsed before
+        self._production_configs: ConfigCache = {}  # the versions' parsed schedules (they never change)
         self._wake, self._stop = threading.Event(), threading.Event()
         self._thread: threading.Thread | None = None
         self._last_settle: datetime | None = None
@@ -144,14 +143,17 @@ class Scheduler:
 
     def _dispatch(self, now: datetime) -> None:
         """Hand queued instances (higher priority first) to free workers."""
+        claimed = claim(self.store, self.scheduler_id, self.pool.free_slots())
+        if not claimed:
+            return
+        configs = self._configs({instance.version_id for instance in claimed})
         pids = {}
-        for instance in claim(self.store, self.scheduler_id, self.pool.free_slots()):
-            self._runs[instance.id] = _Run(now, self._config(instance.version_id))
+        for instance in claimed:
+            self._runs[instance.id] = _Run(now, configs[instance.version_id])
             pids[instance.id] = self.pool.start(instance.id, now)
-        if pids:
-            with self.store.session():  # one transaction for the burst's pids
-                for instance_id, pid in pids.items():
-                    heartbeat(self.store, instance_id, self.scheduler_id, pid)
+        with self.store.session():  # one transaction for the burst's pids
+            for instance_id, pid in pids.items():
+                heartbeat(self.store, instance_id, self.scheduler_id, pid)
 
     def _reap(self, now: datetime) -> int:
         """Runs that ended: a worker records its own outcome; one that died first cannot.
@@ -204,13 +206,9 @@ class Scheduler:
             interval = timedelta(minutes=config.run.rerun_on_failure.interval_minutes)
             fail(session, instance, reason, now, rerun_interval=interval, rerun=rerun)
 
-    def _config(self, version_id: int) -> ScheduleConfig:
-        """A version's schedule configuration (cached: versions never change)."""
-        if version_id not in self._configs:
-            with self.store.session() as session:
-                schedule = session.scalar(select(VersionRow.schedule).where(VersionRow.id == version_id))
-            self._configs[version_id] = ScheduleConfig.model_validate(schedule or {})
-        return self._configs[version_id]
+    def _configs(self, version_ids: set[int]) -> dict[int, ScheduleConfig]:
+        with self.store.session(read_only=True) as session:
+            return configs_of(session, self._production_configs, version_ids)
 
 
 @dataclass(frozen=True)
