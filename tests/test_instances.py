@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import func, select, update
 
 from jupyter_offline_pipeline.scheduler.instances import (
-    ORPHANED, STARTING_GRACE, TRANSITIONS, claim, create_due, heartbeat, settle_orphans, transition)
+    ORPHANED, STARTING_GRACE, TRANSITIONS, claim, create_due, heartbeat, settle_orphans, transition,
+    transition_all)
 from jupyter_offline_pipeline.service.errors import Conflict
 from jupyter_offline_pipeline.store import Store
 from jupyter_offline_pipeline.store.models import (
@@ -113,6 +114,24 @@ def test_an_illegal_transition_is_a_conflict_and_changes_nothing(lite):
     with lite.session() as s:
         assert s.get(InstanceRow, 1).state == "success"
     assert events(lite, 1) == [(None, "success", "created")]
+
+
+def test_many_move_at_once_each_with_its_event_and_only_from_the_state_named(store):
+    create_due(store, due(5) + due(1, state="killed", business_date=date(2027, 1, 1)))
+    with store.session() as s:
+        moved = transition_all(s, [1, 2, 3, 6], "waiting_time", "failed", "the task is paused",
+                               error="the task is paused")
+    assert moved == [1, 2, 3]
+    with store.session() as s:
+        rows = s.scalars(select(InstanceRow).order_by(InstanceRow.id)).all()
+        assert [r.state for r in rows] == ["failed"] * 3 + ["waiting_time"] * 2 + ["killed"]
+        assert all(r.finished_at is not None and r.error == "the task is paused" for r in rows[:3])
+        assert rows[3].finished_at is None and rows[3].error is None
+    assert events(store, 1) == [(None, "waiting_time", "created"), ("waiting_time", "failed", "the task is paused")]
+    assert events(store, 6) == [(None, "killed", "created")]  # not in waiting_time: untouched
+    with pytest.raises(Conflict, match="cannot go from waiting_time to success"):
+        with store.session() as s:
+            transition_all(s, [4], "waiting_time", "success", "no")
 
 
 def test_a_rerun_frees_the_claim_so_the_instance_can_be_claimed_again(lite):

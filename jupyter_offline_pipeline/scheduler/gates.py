@@ -15,12 +15,12 @@ from collections import defaultdict
 from datetime import date, datetime
 from typing import NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..store.models import BackfillRow, InstanceRow
-from .instances import FINISHED, transition
-from .production import Production
+from .instances import FINISHED, transition, transition_all
+from .production import Production, ProductionTask
 from .triggers import runs_on
 
 PASSED = frozenset({"success", "dry_run"})
@@ -37,11 +37,11 @@ PASS, WAIT = Verdict(None, "passed"), Verdict(None, "waiting")
 
 def promote(session: Session, production: Production, now: datetime) -> int:
     """Move every instance whose gate opened; returns how many moved."""
-    moved = sum(_time_has_come(session, instance, production)
-                for instance in _locked(session, InstanceRow.state == "waiting_time",
-                                        func.coalesce(InstanceRow.run_after, InstanceRow.scheduled_time) <= now))
-    waiting = _locked(session, InstanceRow.state == "waiting_upstream")
-    gate = UpstreamGate(session, production, waiting)
+    moved = _open_time_gates(session, production, now)
+    turns = _backfill_turns(session)
+    # a backfill's instances outside its turn would only wait: not loaded, nor locked
+    waiting = _locked(session, InstanceRow.state == "waiting_upstream", _in_turn(turns))
+    gate = UpstreamGate(session, production, waiting, turns)
     for instance in waiting:
         verdict = gate.verdict(instance)
         if verdict.to_state:
@@ -58,27 +58,40 @@ def _locked(session: Session, *where) -> list[InstanceRow]:
                                 .with_for_update(skip_locked=True)))
 
 
-def _time_has_come(session: Session, instance: InstanceRow, production: Production) -> bool:
-    task = production.tasks.get(instance.task_id)
+def _open_time_gates(session: Session, production: Production, now: datetime) -> int:
+    """Every instance whose time has come moves on as its task's state says; in bulk, as a
+    new backfill's instances (thousands) all come due at once."""
+    due = session.execute(select(InstanceRow.id, InstanceRow.task_id).where(
+        InstanceRow.state == "waiting_time", func.coalesce(InstanceRow.run_after, InstanceRow.scheduled_time) <= now)
+        .order_by(InstanceRow.id).with_for_update(skip_locked=True)).all()
+    moves = defaultdict(list)
+    for instance_id, task_id in due:
+        moves[_time_has_come(production.tasks.get(task_id))].append(instance_id)
+    moved = 0
+    for (to_state, reason), ids in moves.items():
+        error = {"error": reason} if to_state == "failed" else {}
+        moved += len(transition_all(session, ids, "waiting_time", to_state, reason, **error))
+    return moved
+
+
+def _time_has_come(task: ProductionTask | None) -> tuple[str, str]:
+    """Where an instance of ``task`` (None: no longer in production) goes when its time comes."""
     if task is None:
-        transition(session, instance, "killed", "the task is no longer in production")
-    elif task.state == "paused":
-        transition(session, instance, "failed", "the task is paused")
-        instance.error = "the task is paused"
-    elif task.state == "dry_run":
-        transition(session, instance, "dry_run", "dry run: succeeded without running")
-    else:
-        transition(session, instance, "waiting_upstream", "its time has come")
-    return True
+        return "killed", "the task is no longer in production"
+    if task.state == "paused":
+        return "failed", "the task is paused"
+    if task.state == "dry_run":
+        return "dry_run", "dry run: succeeded without running"
+    return "waiting_upstream", "its time has come"
 
 
 class UpstreamGate:
     """The upstream verdicts of one tick's waiting instances, from a few batched queries."""
 
-    def __init__(self, session: Session, production: Production, waiting: list[InstanceRow]):
-        self.session, self.production = session, production
+    def __init__(self, session: Session, production: Production, waiting: list[InstanceRow],
+                 backfills: dict[int, _Turn]):
+        self.session, self.production, self.backfills = session, production, backfills
         self.recurring = _recurring_states(session, production, [i for i in waiting if i.kind == "recurring"])
-        self.backfills = _backfill_turns(session, {i.backfill_id for i in waiting if i.kind == "backfill"})
 
     def verdict(self, instance: InstanceRow) -> Verdict:
         if instance.kind == "manual":
@@ -163,12 +176,11 @@ class _Turn(NamedTuple):
     states: dict[tuple[int, date], list[str]]  # (task, date) -> its instances' states
 
 
-def _backfill_turns(session: Session, backfill_ids: set[int]) -> dict[int, _Turn]:
+def _backfill_turns(session: Session) -> dict[int, _Turn]:
     """For each running backfill, its first ``parallelism`` unfinished dates and the states
     of its instances on them."""
     turns = {}
-    for backfill in session.scalars(select(BackfillRow).where(
-            BackfillRow.id.in_(backfill_ids), BackfillRow.state == "running")):
+    for backfill in session.scalars(select(BackfillRow).where(BackfillRow.state == "running")):
         rows = session.execute(select(InstanceRow.task_id, InstanceRow.business_date, InstanceRow.state)
                                .where(InstanceRow.backfill_id == backfill.id)).all()
         unfinished = sorted({d for _, d, state in rows if state not in FINISHED})
@@ -179,6 +191,13 @@ def _backfill_turns(session: Session, backfill_ids: set[int]) -> dict[int, _Turn
                 states[(task_id, day)].append(state)
         turns[backfill.id] = _Turn(dates, set(backfill.task_ids), states)
     return turns
+
+
+def _in_turn(turns: dict[int, _Turn]):
+    """Not a backfill's instance, or one of a date whose turn it is."""
+    return or_(InstanceRow.backfill_id.is_(None),
+               *(and_(InstanceRow.backfill_id == backfill_id, InstanceRow.business_date.in_(turn.dates))
+                 for backfill_id, turn in turns.items() if turn.dates))
 
 
 def _finish_backfills(session: Session) -> None:

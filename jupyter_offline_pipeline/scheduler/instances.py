@@ -36,6 +36,7 @@ STATES = frozenset(TRANSITIONS)
 FINISHED = frozenset({"success", "failed", "not_run", "dry_run", "killed"})
 ORPHANED = "scheduler stopped while it ran"
 STARTING_GRACE = timedelta(seconds=15)  # a claimed run without a worker pid longer is orphaned
+_CHUNK = 5000  # ids per IN (...), under every backend's limit on bound parameters
 
 
 def transition(session: Session, instance: InstanceRow, to_state: str, reason: str) -> None:
@@ -45,14 +46,40 @@ def transition(session: Session, instance: InstanceRow, to_state: str, reason: s
     now = utcnow()
     session.add(InstanceEventRow(instance_id=instance.id, at=now, from_state=instance.state,
                                  to_state=to_state, reason=reason))
-    instance.state = to_state
+    for column, value in _entering(to_state, now).items():
+        setattr(instance, column, value)
+
+
+def transition_all(session: Session, instance_ids: list[int], from_state: str, to_state: str, reason: str,
+                   **values) -> list[int]:
+    """``transition`` for many instances at once (a new backfill's thousands), in
+    statements rather than objects; only those still in ``from_state`` move. ``values``:
+    more columns to set. Returns the ids that moved."""
+    if to_state not in TRANSITIONS[from_state]:
+        raise Conflict(f"instances cannot go from {from_state} to {to_state}")
+    now, moved = utcnow(), []
+    for start in range(0, len(instance_ids), _CHUNK):
+        chunk = instance_ids[start:start + _CHUNK]
+        moved += session.scalars(
+            update(InstanceRow).where(InstanceRow.id.in_(chunk), InstanceRow.state == from_state)
+            .values(**_entering(to_state, now), **values).returning(InstanceRow.id)).all()
+    if moved:
+        session.execute(insert(InstanceEventRow), [
+            {"instance_id": id_, "at": now, "from_state": from_state, "to_state": to_state, "reason": reason}
+            for id_ in moved])
+    return sorted(moved)
+
+
+def _entering(to_state: str, now: datetime) -> dict:
+    """The columns a move to ``to_state`` sets."""
     if to_state in FINISHED:
-        instance.finished_at = now
-    elif to_state in WAITING:  # a rerun: free the claim so a scheduler can take it again
-        instance.claimed_by = instance.pid = instance.heartbeat_at = instance.finished_at = None
-        instance.started_at = None
-    elif to_state == "running":
-        instance.started_at = instance.heartbeat_at = now
+        return {"state": to_state, "finished_at": now}
+    if to_state in WAITING:  # a rerun: free the claim so a scheduler can take it again
+        return {"state": to_state, "claimed_by": None, "pid": None, "heartbeat_at": None, "finished_at": None,
+                "started_at": None}
+    if to_state == "running":
+        return {"state": to_state, "started_at": now, "heartbeat_at": now}
+    return {"state": to_state}
 
 
 def succeed(session: Session, instance: InstanceRow, stats: dict | None = None) -> None:
