@@ -200,7 +200,7 @@ class DataSourceService:
 
     def list(self, user: User) -> list[DataSourceInfo]:
         """The data sources the user may see, each with the user's permissions on it."""
-        with self.store.session() as session:
+        with self.store.session(read_only=True) as session:
             rows = session.scalars(select(DataSourceRow).order_by(DataSourceRow.name)).all()
             granted = self._granted(session, user)
         infos = [_info(row, _permissions(user, row, granted.get(row.id, set()))) for row in rows]
@@ -208,7 +208,7 @@ class DataSourceService:
 
     def list_all_names(self, user: User) -> list[DataSourceEntry]:
         """Every data source's name, type and owner, for pickers and permission requests."""
-        with self.store.session() as session:
+        with self.store.session(read_only=True) as session:
             rows = session.scalars(select(DataSourceRow).order_by(DataSourceRow.name)).all()
             granted = self._granted(session, user)
             pending = session.execute(select(PermissionRequestRow.datasource_id, PermissionRequestRow.permission)
@@ -220,7 +220,7 @@ class DataSourceService:
                 for row in rows]
 
     def get(self, user: User, name: str) -> DataSourceInfo:
-        with self.store.session() as session:
+        with self.store.session(read_only=True) as session:
             row, held = self._visible(session, user, name)
         return _info(row, held)
 

@@ -111,13 +111,13 @@ class ProjectService:
             return _project_info(session, _add_project(session, name, mode, description, user.name))
 
     def list(self, user: User) -> list[ProjectInfo]:
-        with self.store.session() as session:
+        with self.store.session(read_only=True) as session:
             rows = session.scalars(select(ProjectRow).order_by(ProjectRow.name)).all()
             return [_project_info(session, row) for row in rows]
 
     def get(self, user: User, project: int | str) -> ProjectInfo:
         """By id, or by name."""
-        with self.store.session() as session:
+        with self.store.session(read_only=True) as session:
             column = ProjectRow.id if isinstance(project, int) else ProjectRow.name
             row = session.scalar(select(ProjectRow).where(column == project))
             if row is None:
@@ -186,7 +186,7 @@ class ProjectService:
 
     def tree(self, user: User, project_id: int) -> FolderNode:
         """The project's folders from the root, with their tasks (not those being deleted)."""
-        with self.store.session() as session:
+        with self.store.session(read_only=True) as session:
             project_row(session, project_id)
             folders = session.scalars(
                 select(FolderRow).where(FolderRow.project_id == project_id).order_by(FolderRow.name)).all()

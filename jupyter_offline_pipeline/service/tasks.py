@@ -102,7 +102,7 @@ class TaskService:
             return _info(row)
 
     def get(self, user: User, task_id: int, with_script: bool = False) -> TaskInfo:
-        with self.store.session() as session:
+        with self.store.session(read_only=True) as session:
             return _info(task_row(session, task_id), with_script)
 
     def list(self, user: User, project_id: int, folder_id: int | None = None,
@@ -116,7 +116,7 @@ class TaskService:
             needle = search.lower()
             query = query.where(or_(func.lower(TaskRow.name).contains(needle, autoescape=True),
                                     func.lower(TaskRow.description).contains(needle, autoescape=True)))
-        with self.store.session() as session:
+        with self.store.session(read_only=True) as session:
             project_row(session, project_id)
             return [_info(row) for row in session.scalars(query.order_by(TaskRow.name))]
 
