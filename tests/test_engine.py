@@ -209,6 +209,26 @@ def test_a_failing_channel_stops_the_others_without_hanging(dbs, attempt):
     assert "errorLimit.record = 0" in summary.error
 
 
+def test_sqlite_mixed_storage_classes_in_the_first_batch_lose_no_digit(tmp_path):
+    """ADBC widens a column whose first batch mixes storage classes (an integer column
+    with a real: all doubles; a real column with a text: numbers as '1.500000e+00'): the
+    reader must read such a task value by value instead."""
+    source, target = tmp_path / "s.db", tmp_path / "t.db"
+    big = 2**53 + 1  # a double cannot hold it
+    with sqlite3.connect(source) as conn:
+        conn.execute("create table t (id integer, n integer, r real)")
+        conn.executemany("insert into t values (?, ?, ?)", [(1, big, 1.5), (2, 2.5, 2.25), (3, 7, "x")])
+    with sqlite3.connect(target) as conn:
+        conn.execute("create table t (id integer, n text, r text)")
+    lookup = {"src": DataSource("src", "sqlite", {"path": str(source)}),
+              "dst": DataSource("dst", "sqlite", {"path": str(target)})}
+    summary = run(lookup, setting={"errorLimit": {"record": 5}})
+    assert summary.status == "success", summary.error
+    with sqlite3.connect(target) as conn:
+        stored = conn.execute("select id, n, r from t order by id").fetchall()
+    assert stored[0][1] == str(big) and stored[0][2] == "1.5" and stored[2][2] == "x", stored
+
+
 def test_sqlite_values_of_another_storage_class_are_read_exactly(tmp_path):
     """SQLite lets a text sit in an INTEGER column: the fast reader must not turn it into
     0; the rows from there on are read value by value, and the writer's cast makes the
