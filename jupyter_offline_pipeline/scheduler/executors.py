@@ -1,7 +1,7 @@
 """Runs of instances, in a bounded pool of long-lived worker processes.
 
 ``execute_instance`` is what a worker does for one claimed instance: load -> open log ->
-resolve -> run -> record. ``WorkerPool`` keeps ``size`` spawned workers that imported the
+resolve -> mark started -> run -> record. ``WorkerPool`` keeps ``size`` spawned workers that imported the
 engine once, so a run starts at once instead of after an interpreter's start-up
 (NOTES-scheduler.md); a run is stopped by killing its worker, which is then replaced.
 """
