@@ -4,8 +4,10 @@ as an SVG graph, instances on an SVG timeline) and as plain text in a terminal.
 
 Views are dataclasses filled from the server's JSON by pydantic (``parse``), so dates and
 times arrive as ``date`` and aware ``datetime`` objects and fields the server adds later
-are ignored; the schedule configuration is the server's own ``ScheduleConfig`` model and
-diagnostics the server's ``Diagnostic``.
+are ignored; the schedule configuration is the server's own ``ScheduleConfig`` model,
+diagnostics the server's ``Diagnostic``, and the views of data sources, grants, permission
+requests, projects, folders and tasks subclass the service's own records, so the client's
+fields cannot drift from what the server sends.
 """
 
 from __future__ import annotations

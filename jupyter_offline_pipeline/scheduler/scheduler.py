@@ -55,7 +55,7 @@ class Scheduler:
         self.pool = WorkerPool(max_workers, db_url=store.db_url, encryption_key=secrets.key,
                                scheduler_id=self.scheduler_id, log_dir=self.log_dir)
         self._runs: dict[int, _Run] = {}  # what this scheduler's workers run now
-        self._production_configs: ConfigCache = {}  # the versions' parsed schedules (they never change)
+        self._schedules: ConfigCache = {}  # the versions' parsed schedules (they never change)
         self._wake, self._stop = threading.Event(), threading.Event()
         self._thread: threading.Thread | None = None
         self._last_settle: datetime | None = None
@@ -122,7 +122,7 @@ class Scheduler:
     def tick(self) -> None:
         now = self.clock()
         with self.store.session(read_only=True) as session:  # no write lock while 1000 tasks load
-            production = Production.load(session, self._production_configs)
+            production = Production.load(session, self._schedules)
         with self.store.session() as session:
             self.planner.plan(session, production, now)
             promote(session, production, now)
@@ -208,7 +208,7 @@ class Scheduler:
 
     def _configs(self, version_ids: set[int]) -> dict[int, ScheduleConfig]:
         with self.store.session(read_only=True) as session:
-            return configs_of(session, self._production_configs, version_ids)
+            return configs_of(session, self._schedules, version_ids)
 
 
 @dataclass(frozen=True)
